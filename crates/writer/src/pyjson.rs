@@ -1,0 +1,180 @@
+//! JSON text exactly as Python's `json.dumps(value)` writes it, which is what pymilvus stores
+//! in JSON, `$meta` and sparse-vector columns of NumPy and Parquet files: separators `", "`
+//! and `": "`, non-ASCII escaped as lower-case `\uXXXX` (surrogate pairs above U+FFFF), and
+//! floats in Python `repr` spelling (`0.1`, `1e-07`, `1e+16`, `1.0`).
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+/// `json.dumps(value)` with Python's defaults.
+pub fn dumps(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+/// Appends `json.dumps(value)` to `out`.
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                let _ = write!(out, "{i}");
+            } else if let Some(u) = n.as_u64() {
+                let _ = write!(out, "{u}");
+            } else {
+                write_float(out, n.as_f64().unwrap_or(f64::NAN));
+            }
+        }
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_str(out, key);
+                out.push_str(": ");
+                write_value(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON string literal with `ensure_ascii=True` escaping.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            _ => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation when the
+/// decimal exponent is in [-4, 16), otherwise as `d.ddde±XX`; integral values keep `.0`.
+/// Non-finite values are spelled as `json.dumps` spells them (`NaN`, `Infinity`).
+pub fn write_float(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    // Rust's `{:e}` prints the shortest round-trip digits, e.g. "1.2345e-7" or "-3e16".
+    let sci = format!("{v:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if negative {
+        out.push('-');
+    }
+    // Python's rule on the position of the decimal point, decpt = exp + 1.
+    let decpt = exp + 1;
+    if (-3..=16).contains(&decpt) {
+        if decpt <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-decpt) as usize));
+            out.push_str(&digits);
+        } else {
+            let decpt = decpt as usize;
+            if digits.len() <= decpt {
+                out.push_str(&digits);
+                out.extend(std::iter::repeat_n('0', decpt - digits.len()));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..decpt]);
+                out.push('.');
+                out.push_str(&digits[decpt..]);
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    }
+}
+
+/// [`write_float`] into a new string.
+pub fn float_repr(v: f64) -> String {
+    let mut out = String::new();
+    write_float(&mut out, v);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_match_python_repr() {
+        let cases = [
+            (0.1, "0.1"),
+            (1e-7, "1e-07"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (3.4e38, "3.4e+38"),
+            (-2.5e-300, "-2.5e-300"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (1.0, "1.0"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (123456789.125, "123456789.125"),
+            (-0.0, "-0.0"),
+            (0.10000000149011612, "0.10000000149011612"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (1.100000023841858, "1.100000023841858"),
+        ];
+        for (v, expected) in cases {
+            assert_eq!(float_repr(v), expected, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn dumps_matches_python_json() {
+        let v = json!({"a": 1, "b": [1, 2, {"c": null}], "u": "é", "e": "😀\"\n\u{7f}", "f": 2.5, "t": true, "o": {}, "l": []});
+        assert_eq!(
+            dumps(&v),
+            r#"{"a": 1, "b": [1, 2, {"c": null}], "u": "\u00e9", "e": "\ud83d\ude00\"\n\u007f", "f": 2.5, "t": true, "o": {}, "l": []}"#
+        );
+    }
+}

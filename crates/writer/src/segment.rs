@@ -1,0 +1,374 @@
+//! A segment being filled: one column buffer per file column, rows appended atomically (a
+//! row that fails validation leaves no trace), and the encoded size that decides when the
+//! segment is full.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bulkwriter_schema::rules::{self, Resolved, RuleError, ScalarValue, SparseForm};
+use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema};
+use serde_json::{Map, Value};
+
+use crate::column::{Column, ColumnData, OffsetOverflow};
+use crate::options::FileType;
+use crate::pyjson;
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ColumnSpec {
+    /// `schema.fields[i]`
+    Field(usize),
+    /// `schema.struct_fields[i]`
+    Struct(usize),
+    /// The dynamic field.
+    Meta,
+}
+
+/// A validation failure of one field of one row.
+#[derive(Debug)]
+pub(crate) struct FieldError {
+    pub field: String,
+    pub error: RuleError,
+}
+
+impl FieldError {
+    fn new(field: &str, error: RuleError) -> Self {
+        FieldError {
+            field: field.to_string(),
+            error,
+        }
+    }
+}
+
+impl From<OffsetOverflow> for RuleError {
+    fn from(_: OffsetOverflow) -> Self {
+        RuleError("this segment holds more than 2 GiB of text in one column; use a smaller chunk size".into())
+    }
+}
+
+/// The rows of one segment, column by column.
+pub(crate) struct SegmentBuffer {
+    pub schema: Arc<CollectionSchema>,
+    pub file_type: FileType,
+    pub specs: Vec<ColumnSpec>,
+    pub columns: Vec<Column>,
+    /// Longest string (in characters) seen per column, for NumPy's `<U` size estimate.
+    longest_chars: Vec<usize>,
+    pub rows: usize,
+}
+
+impl std::fmt::Debug for SegmentBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SegmentBuffer").field("rows", &self.rows).finish()
+    }
+}
+
+impl SegmentBuffer {
+    pub fn new(schema: Arc<CollectionSchema>, file_type: FileType) -> SegmentBuffer {
+        let mut specs = Vec::new();
+        let mut columns = Vec::new();
+        for (i, field) in schema.fields.iter().enumerate() {
+            if field.is_written() {
+                specs.push(ColumnSpec::Field(i));
+                columns.push(Column::for_field(field));
+            }
+        }
+        for (i, st) in schema.struct_fields.iter().enumerate() {
+            specs.push(ColumnSpec::Struct(i));
+            columns.push(Column::for_struct(st));
+        }
+        if schema.enable_dynamic_field {
+            specs.push(ColumnSpec::Meta);
+            columns.push(Column::scalar(DataType::Json));
+        }
+        let longest_chars = vec![0; columns.len()];
+        SegmentBuffer {
+            schema,
+            file_type,
+            specs,
+            columns,
+            longest_chars,
+            rows: 0,
+        }
+    }
+
+    /// The name of column `i` (the field name, or `$meta`).
+    pub fn column_name(&self, i: usize) -> &str {
+        match self.specs[i] {
+            ColumnSpec::Field(f) => &self.schema.fields[f].name,
+            ColumnSpec::Struct(s) => &self.schema.struct_fields[s].name,
+            ColumnSpec::Meta => DYNAMIC_FIELD,
+        }
+    }
+
+    /// Bytes the segment will take once encoded (see [`Column::encoded_size`]).
+    pub fn encoded_size(&self) -> usize {
+        let numpy = self.file_type == FileType::Numpy;
+        self.columns
+            .iter()
+            .zip(&self.longest_chars)
+            .map(|(c, longest)| c.encoded_size(numpy, *longest))
+            .sum()
+    }
+
+    /// Validates one row and appends it; on error nothing of the row is kept.
+    /// Keys that are dropped (no schema field, dynamic field off) are added to `dropped`.
+    pub fn append_row(
+        &mut self,
+        row: &Value,
+        dropped: &mut BTreeSet<String>,
+    ) -> Result<(), FieldError> {
+        let Some(row) = row.as_object() else {
+            return Err(FieldError::new(
+                "",
+                RuleError("The input row must be a dict object".into()),
+            ));
+        };
+        let result = self.append_fields(row, dropped);
+        match result {
+            Ok(()) => {
+                self.rows += 1;
+                if self.file_type == FileType::Numpy {
+                    self.update_longest();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                for column in &mut self.columns {
+                    column.truncate(self.rows);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn update_longest(&mut self) {
+        self.update_longest_from(self.rows.saturating_sub(1));
+    }
+
+    /// Updates the longest-string estimate with rows `start..`.
+    pub fn update_longest_from(&mut self, start: usize) {
+        for (column, longest) in self.columns.iter().zip(&mut self.longest_chars) {
+            if let ColumnData::Utf8 { .. } = column.data {
+                for s in column.strings().skip(start) {
+                    *longest = (*longest).max(s.chars().count());
+                }
+            }
+        }
+    }
+
+    /// Drops every row past `rows`.
+    pub fn truncate(&mut self, rows: usize) {
+        for column in &mut self.columns {
+            column.truncate(rows);
+        }
+        self.rows = rows.min(self.rows);
+    }
+
+    fn append_fields(
+        &mut self,
+        row: &Map<String, Value>,
+        dropped: &mut BTreeSet<String>,
+    ) -> Result<(), FieldError> {
+        let schema = Arc::clone(&self.schema);
+        let numpy = self.file_type == FileType::Numpy;
+        let mut col = 0;
+        for field in &schema.fields {
+            let resolved = rules::resolve(field, row.get(&field.name))
+                .map_err(|e| FieldError::new(&field.name, e))?;
+            let column = match resolved {
+                Resolved::Skip => continue,
+                _ => &mut self.columns[col],
+            };
+            col += 1;
+            match resolved {
+                Resolved::Value(v) => append_value(column, field, v),
+                Resolved::Default(d) => column.push_default(d).map_err(RuleError::from),
+                Resolved::Null if numpy => Err(RuleError(format!(
+                    "field '{}' is null, and NumPy files cannot hold nulls (Milvus reads no null marker from .npy files): give a value, or write PARQUET or JSON",
+                    field.name
+                ))),
+                Resolved::Null => {
+                    column.push_null();
+                    Ok(())
+                }
+                Resolved::Skip => Ok(()),
+            }
+            .map_err(|e| FieldError::new(&field.name, e))?;
+        }
+        for st in &schema.struct_fields {
+            let column = &mut self.columns[col];
+            col += 1;
+            let value = row.get(&st.name).filter(|v| !v.is_null()).ok_or_else(|| {
+                FieldError::new(
+                    &st.name,
+                    RuleError(format!("The struct field '{}' is missed", st.name)),
+                )
+            })?;
+            append_struct(column, st, value).map_err(|e| FieldError::new(&st.name, e))?;
+        }
+
+        // Dynamic keys, merged in row order as pymilvus does (a later key wins).
+        let mut meta = Map::new();
+        for (key, value) in row {
+            if key == DYNAMIC_FIELD {
+                let Value::Object(inner) = value else {
+                    return Err(FieldError::new(
+                        DYNAMIC_FIELD,
+                        RuleError(format!(
+                            "Dynamic field '$meta' value should be JSON format: expected an object, got {}",
+                            rules::preview(value)
+                        )),
+                    ));
+                };
+                if schema.enable_dynamic_field {
+                    meta.extend(inner.iter().map(|(k, v)| (k.clone(), v.clone())));
+                } else {
+                    dropped.insert(key.clone());
+                }
+            } else if schema.field(key).is_none()
+                && !schema.struct_fields.iter().any(|s| &s.name == key)
+            {
+                if schema.enable_dynamic_field {
+                    meta.insert(key.clone(), value.clone());
+                } else if !dropped.contains(key) {
+                    dropped.insert(key.clone());
+                }
+            }
+        }
+        if schema.enable_dynamic_field {
+            self.columns[col]
+                .push_str(&pyjson::dumps(&Value::Object(meta)))
+                .map_err(|e| FieldError::new(DYNAMIC_FIELD, e.into()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Validates `value` for `field` and appends it to `column`.
+pub(crate) fn append_value(column: &mut Column, field: &FieldSchema, value: &Value) -> Result<(), RuleError> {
+    let name = field.name.as_str();
+    match field.data_type {
+        DataType::Bool => column.push_bool(rules::bool_value(name, value)?),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            column.push_int(rules::int_value(name, value, field.data_type)?)
+        }
+        DataType::Float | DataType::Double => {
+            column.push_float(rules::float_value(name, value, field.data_type)?)
+        }
+        DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
+            let max = (field.data_type == DataType::VarChar).then_some(field.max_length).flatten();
+            column.push_str(rules::str_value(name, value, field.data_type, max)?)?
+        }
+        DataType::Json => column.push_str(&pyjson::dumps(rules::json_value(name, value)?.as_ref()))?,
+        DataType::FloatVector => {
+            if let Some(out) = column.float_vector_values() {
+                rules::float_vector_into(field, value, out)?;
+            }
+            column.commit_value();
+        }
+        DataType::BinaryVector => {
+            if let Some(out) = column.byte_vector_values() {
+                rules::binary_vector_into(field, value, out)?;
+            }
+            column.commit_value();
+        }
+        DataType::Float16Vector | DataType::BFloat16Vector => {
+            if let Some(out) = column.byte_vector_values() {
+                rules::half_vector_into(field, value, out)?;
+            }
+            column.commit_value();
+        }
+        DataType::Int8Vector => {
+            if let Some(out) = column.int8_vector_values() {
+                rules::int8_vector_into(field, value, out)?;
+            }
+            column.commit_value();
+        }
+        DataType::SparseFloatVector => {
+            let sparse = rules::sparse_vector(field, value)?;
+            column.push_str(&sparse_text(&sparse))?
+        }
+        DataType::Array => {
+            let items = rules::array_items(field, value)?;
+            if let Some(child) = column.list_child() {
+                for item in items {
+                    match rules::array_element(field, item)? {
+                        ScalarValue::Bool(b) => child.push_bool(b),
+                        ScalarValue::Int(i) => child.push_int(i),
+                        ScalarValue::Float(f) => child.push_float(f),
+                        ScalarValue::Str(s) => child.push_str(s)?,
+                    }
+                }
+            }
+            column.end_list()?;
+        }
+        DataType::Struct => {
+            return Err(RuleError(format!(
+                "field '{name}': STRUCT is only allowed inside struct_fields"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn append_struct(
+    column: &mut Column,
+    field: &bulkwriter_schema::StructFieldSchema,
+    value: &Value,
+) -> Result<(), RuleError> {
+    let items = rules::struct_items(field, value)?;
+    if let Some(children) = column.struct_children() {
+        for item in items {
+            for (sub, child) in field.fields.iter().zip(children.iter_mut()) {
+                let sub_value = &item[&sub.name];
+                append_value(child, sub, sub_value).map_err(|e| {
+                    RuleError(format!(
+                        "Illegal value for struct field '{}', sub field '{}': {e}",
+                        field.name, sub.name
+                    ))
+                })?;
+            }
+        }
+    }
+    column.end_list()?;
+    Ok(())
+}
+
+/// A sparse vector as pymilvus stores it in text columns: `json.dumps` of the dict as given.
+pub(crate) fn sparse_text(sparse: &rules::SparseVector) -> String {
+    let mut out = String::new();
+    match sparse.form {
+        SparseForm::Map => {
+            out.push('{');
+            for (i, (index, value)) in sparse.indices.iter().zip(&sparse.values).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push('"');
+                out.push_str(&index.to_string());
+                out.push_str("\": ");
+                pyjson::write_float(&mut out, *value);
+            }
+            out.push('}');
+        }
+        SparseForm::IndicesValues => {
+            out.push_str("{\"indices\": [");
+            for (i, index) in sparse.indices.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&index.to_string());
+            }
+            out.push_str("], \"values\": [");
+            for (i, value) in sparse.values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                pyjson::write_float(&mut out, *value);
+            }
+            out.push_str("]}");
+        }
+    }
+    out
+}

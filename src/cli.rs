@@ -1,0 +1,82 @@
+//! Command-line arguments, as parsed by clap. `convert::ConvertConfig` turns them into a
+//! validated configuration.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Turn datasets into files that Milvus and Zilliz Cloud can bulk-import.
+#[derive(Debug, Parser)]
+#[command(name = "bulkwriter", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert rows (JSON or JSONL) into NumPy or Parquet import files.
+    ///
+    /// Every row is checked against the schema; the first bad row stops the run with an
+    /// error naming the file, row and field. On success a JSON manifest is printed on
+    /// stdout: {"data_path", "batch_files", "rows", "segments", "format"}, where
+    /// batch_files is exactly the "files" list of a Milvus import request.
+    ///
+    /// Example:
+    ///   bulkwriter convert --schema schemas/medium_articles.json \
+    ///     --input fixtures/medium_articles.json --format parquet --output out/
+    Convert(ConvertArgs),
+}
+
+/// Arguments of `bulkwriter convert`.
+#[derive(Debug, clap::Args)]
+pub struct ConvertArgs {
+    /// Collection schema: the JSON of pymilvus's CollectionSchema.to_dict(), or of Milvus's
+    /// REST v2 collections/describe (e.g. schemas/medium_articles.json).
+    #[arg(long, value_name = "FILE")]
+    pub schema: PathBuf,
+
+    /// Rows to convert: JSONL (one object per line) or JSON (a list of objects, or
+    /// {"rows": [...]}, as in Milvus's import examples). Read as a stream.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+
+    /// How to read --input; `auto` goes by the extension (.jsonl/.ndjson → jsonl, .json → json).
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub input_format: InputFormat,
+
+    /// Output file type.
+    #[arg(long, value_enum)]
+    pub format: OutputFormat,
+
+    /// Output directory; segments go to <output>/<uuid>/ (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// Close a segment once its encoded size passes this (e.g. 128MiB, 512MB, 1GiB, 4096).
+    /// MB and MiB both mean 1024×1024 bytes, as in pymilvus.
+    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
+    pub chunk_size: String,
+}
+
+/// Input formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// From the file extension.
+    Auto,
+    /// One JSON object per line.
+    Jsonl,
+    /// A JSON list of objects, or {"rows": [...]}.
+    Json,
+}
+
+/// Output file types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One <field>.npy per field and segment: <uuid>/<n>/<field>.npy.
+    Numpy,
+    /// One Parquet file per segment: <uuid>/<n>.parquet.
+    Parquet,
+}

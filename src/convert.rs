@@ -1,0 +1,127 @@
+//! `bulkwriter convert`: validated configuration and the conversion run.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bulkwriter_schema::CollectionSchema;
+use bulkwriter_writer::{BulkWriter, FileType, WriteError, WriterOptions, parse_size};
+use serde::Serialize;
+
+use crate::cli::{ConvertArgs, InputFormat, OutputFormat};
+use crate::input::{self, ReadError};
+
+/// A checked `convert` request.
+#[derive(Debug)]
+pub struct ConvertConfig {
+    schema: CollectionSchema,
+    input: PathBuf,
+    input_format: InputFormat,
+    output: PathBuf,
+    options: WriterOptions,
+}
+
+impl TryFrom<ConvertArgs> for ConvertConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: ConvertArgs) -> Result<Self> {
+        let text = std::fs::read_to_string(&args.schema)
+            .with_context(|| format!("cannot read schema {}", args.schema.display()))?;
+        let schema = CollectionSchema::from_json_str(&text)
+            .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+        let input_format = match args.input_format {
+            InputFormat::Auto => detect_format(&args.input)?,
+            other => other,
+        };
+        let chunk_size = parse_size(&args.chunk_size).map_err(|e| anyhow!("--chunk-size: {e}"))?;
+        let file_type = match args.format {
+            OutputFormat::Numpy => FileType::Numpy,
+            OutputFormat::Parquet => FileType::Parquet,
+        };
+        Ok(ConvertConfig {
+            schema,
+            input: args.input,
+            input_format,
+            output: args.output,
+            options: WriterOptions::new(file_type).with_chunk_size(chunk_size),
+        })
+    }
+}
+
+fn detect_format(path: &std::path::Path) -> Result<InputFormat> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("jsonl" | "ndjson") => Ok(InputFormat::Jsonl),
+        Some("json") => Ok(InputFormat::Json),
+        _ => bail!(
+            "cannot tell the format of {} from its extension: pass --input-format jsonl or json",
+            path.display()
+        ),
+    }
+}
+
+/// What `convert` prints on stdout.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    data_path: String,
+    batch_files: Vec<Vec<String>>,
+    rows: u64,
+    segments: usize,
+    format: &'static str,
+}
+
+/// Runs the conversion and returns the manifest.
+pub fn run(config: ConvertConfig) -> Result<Manifest> {
+    let file = File::open(&config.input)
+        .with_context(|| format!("cannot open input {}", config.input.display()))?;
+    let reader = BufReader::with_capacity(1 << 20, file);
+    let file_type = config.options.file_type;
+    let mut writer = BulkWriter::local(config.schema, &config.output, config.options)
+        .with_context(|| format!("cannot write to {}", config.output.display()))?;
+
+    let input_name = config.input.display().to_string();
+    let on_row = |row, position: input::RowPosition| -> Result<(), (WriteError, input::RowPosition)> {
+        writer.append_row(&row).map_err(|e| (e, position))
+    };
+    let result = match config.input_format {
+        InputFormat::Jsonl => input::read_jsonl(reader, on_row),
+        _ => input::read_json(reader, on_row),
+    };
+    match result {
+        Ok(_) => {}
+        Err(ReadError::Syntax(message)) => bail!("{input_name}: {message}"),
+        Err(ReadError::Row((error, position))) => {
+            let written = writer.batch_files().len();
+            let mut message = match (&error, position.line) {
+                (WriteError::Row { .. }, Some(line)) => format!("{input_name}: line {line}: {error}"),
+                _ => format!("{input_name}: {error}"),
+            };
+            if written > 0 {
+                message.push_str(&format!(
+                    "\n({written} complete segment(s) were written to {} before this row)",
+                    writer.data_path()
+                ));
+            }
+            bail!(message);
+        }
+    }
+    writer.commit().context("writing the last segment")?;
+    if !writer.dropped_keys().is_empty() {
+        let keys: Vec<&str> = writer.dropped_keys().iter().map(String::as_str).collect();
+        eprintln!(
+            "warning: keys not in the schema were dropped because the dynamic field is off: {}",
+            keys.join(", ")
+        );
+    }
+    Ok(Manifest {
+        data_path: writer.data_path(),
+        batch_files: writer.batch_files().to_vec(),
+        rows: writer.total_row_count(),
+        segments: writer.batch_files().len(),
+        format: file_type.name(),
+    })
+}

@@ -1,0 +1,192 @@
+//! Streaming row readers: JSONL line by line, and JSON lists (or `{"rows": [...]}`) element
+//! by element, so an input file is never loaded whole.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::{BufRead, Read};
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+/// Where a row came from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct RowPosition {
+    /// 1-based row number in the input.
+    pub row: u64,
+    /// 1-based line number (JSONL only).
+    pub line: Option<u64>,
+}
+
+impl fmt::Display for RowPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}"),
+            None => write!(f, "row {}", self.row),
+        }
+    }
+}
+
+/// A reading failure, or the callback's own error.
+#[derive(Debug)]
+pub enum ReadError<E> {
+    /// The input is not valid JSON / JSONL.
+    Syntax(String),
+    /// The callback stopped the read.
+    Row(E),
+}
+
+/// Calls `on_row` for every non-blank line of a JSONL stream.
+pub fn read_jsonl<R: BufRead, E>(
+    reader: R,
+    mut on_row: impl FnMut(Value, RowPosition) -> Result<(), E>,
+) -> Result<u64, ReadError<E>> {
+    let mut rows = 0;
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let line = line.map_err(|e| ReadError::Syntax(format!("line {line_no}: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&line)
+            .map_err(|e| ReadError::Syntax(format!("line {line_no}: invalid JSON: {e}")))?;
+        rows += 1;
+        on_row(
+            value,
+            RowPosition {
+                row: rows,
+                line: Some(line_no),
+            },
+        )
+        .map_err(ReadError::Row)?;
+    }
+    Ok(rows)
+}
+
+/// Calls `on_row` for every element of a JSON list, or of the list under `"rows"`.
+pub fn read_json<R: Read, E>(
+    reader: R,
+    on_row: impl FnMut(Value, RowPosition) -> Result<(), E>,
+) -> Result<u64, ReadError<E>> {
+    let state = RowsState {
+        on_row: RefCell::new(Box::new(on_row)),
+        stopped: RefCell::new(None),
+        rows: RefCell::new(0),
+    };
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let result = (&mut de)
+        .deserialize_any(RootVisitor(&state))
+        .and_then(|()| de.end());
+    if let Some(e) = state.stopped.into_inner() {
+        return Err(ReadError::Row(e));
+    }
+    result.map_err(|e| ReadError::Syntax(e.to_string()))?;
+    Ok(state.rows.into_inner())
+}
+
+type RowCallback<'a, E> = Box<dyn FnMut(Value, RowPosition) -> Result<(), E> + 'a>;
+
+struct RowsState<'a, E> {
+    on_row: RefCell<RowCallback<'a, E>>,
+    stopped: RefCell<Option<E>>,
+    rows: RefCell<u64>,
+}
+
+struct RootVisitor<'s, 'a, E>(&'s RowsState<'a, E>);
+
+impl<'de, E> Visitor<'de> for RootVisitor<'_, '_, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of rows or an object {\"rows\": [...]}")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        RowsSeed(self.0).visit_rows(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut found = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key.eq_ignore_ascii_case("rows") && !found {
+                map.next_value_seed(RowsSeed(self.0))?;
+                found = true;
+            } else {
+                return Err(de::Error::custom(format!(
+                    "the root key should be 'rows', but got '{key}'"
+                )));
+            }
+        }
+        if !found {
+            return Err(de::Error::custom("the object has no \"rows\" list"));
+        }
+        Ok(())
+    }
+}
+
+struct RowsSeed<'s, 'a, E>(&'s RowsState<'a, E>);
+
+impl<'de, E> DeserializeSeed<'de> for RowsSeed<'_, '_, E> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, E> Visitor<'de> for RowsSeed<'_, '_, E> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of rows")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.visit_rows(seq)
+    }
+}
+
+impl<E> RowsSeed<'_, '_, E> {
+    fn visit_rows<'de, A: SeqAccess<'de>>(&self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(row) = seq.next_element::<Value>()? {
+            let mut rows = self.0.rows.borrow_mut();
+            *rows += 1;
+            let position = RowPosition {
+                row: *rows,
+                line: None,
+            };
+            drop(rows);
+            if let Err(e) = (self.0.on_row.borrow_mut())(row, position) {
+                *self.0.stopped.borrow_mut() = Some(e);
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(text: &str) -> Result<Vec<Value>, String> {
+        let mut rows = Vec::new();
+        read_json::<_, ()>(text.as_bytes(), |v, _| {
+            rows.push(v);
+            Ok(())
+        })
+        .map_err(|e| match e {
+            ReadError::Syntax(s) => s,
+            ReadError::Row(()) => "row".into(),
+        })?;
+        Ok(rows)
+    }
+
+    #[test]
+    fn json_lists_and_rows_objects_stream() {
+        assert_eq!(collect(r#"[{"a": 1}, {"a": 2}]"#).unwrap().len(), 2);
+        assert_eq!(collect(r#"{"rows": [{"a": 1}]}"#).unwrap().len(), 1);
+        assert!(collect(r#"{"data": []}"#).unwrap_err().contains("root key should be 'rows'"));
+        assert!(collect(r#"[{"a": 1}"#).is_err());
+        assert!(collect(r#"[] x"#).is_err());
+    }
+}
