@@ -84,8 +84,10 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
         .with_context(|| format!("cannot write to {}", config.output.display()))?;
 
     let input_name = config.input.display().to_string();
-    let on_row = |row, position: input::RowPosition| -> Result<(), (WriteError, input::RowPosition)> {
-        writer.append_row(&row).map_err(|e| (e, position))
+    // Boxed: the error travels back through the reader's results.
+    type RowFailure = Box<(WriteError, input::RowPosition)>;
+    let on_row = |row, position: input::RowPosition| -> Result<(), RowFailure> {
+        writer.append_row(&row).map_err(|e| Box::new((e, position)))
     };
     let result = match config.input_format {
         InputFormat::Jsonl => input::read_jsonl(reader, on_row),
@@ -94,10 +96,13 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
     match result {
         Ok(_) => {}
         Err(ReadError::Syntax(message)) => bail!("{input_name}: {message}"),
-        Err(ReadError::Row((error, position))) => {
+        Err(ReadError::Row(failure)) => {
+            let (error, position) = *failure;
             let written = writer.batch_files().len();
             let mut message = match (&error, position.line) {
-                (WriteError::Row { .. }, Some(line)) => format!("{input_name}: line {line}: {error}"),
+                (WriteError::Row { .. }, Some(line)) => {
+                    format!("{input_name}: line {line}: {error}")
+                }
                 _ => format!("{input_name}: {error}"),
             };
             if written > 0 {

@@ -185,7 +185,11 @@ mod tests {
     fn json_lists_and_rows_objects_stream() {
         assert_eq!(collect(r#"[{"a": 1}, {"a": 2}]"#).unwrap().len(), 2);
         assert_eq!(collect(r#"{"rows": [{"a": 1}]}"#).unwrap().len(), 1);
-        assert!(collect(r#"{"data": []}"#).unwrap_err().contains("root key should be 'rows'"));
+        assert!(
+            collect(r#"{"data": []}"#)
+                .unwrap_err()
+                .contains("root key should be 'rows'")
+        );
         assert!(collect(r#"[{"a": 1}"#).is_err());
         assert!(collect(r#"[] x"#).is_err());
     }

@@ -1,1 +1,11 @@
+//! Integration tests, checked against independent truth: pymilvus 3.0.2's reference output
+//! (`../shared/reference/pymilvus-3.0.2`), numpy/pyarrow in a Python venv
+//! (`BULKWRITER_PYTHON`, set up by `tests/run.sh`), and the parquet crate's reader.
 
+mod batch;
+mod cli;
+mod common;
+mod golden_numpy;
+mod golden_parquet;
+mod probes;
+mod segments;

@@ -138,7 +138,10 @@ impl CollectionSchema {
                     ));
                 }
                 if pk.nullable {
-                    return Err(SchemaError::field(&pk.name, "the primary key cannot be nullable"));
+                    return Err(SchemaError::field(
+                        &pk.name,
+                        "the primary key cannot be nullable",
+                    ));
                 }
             }
             [_, second, ..] => {
@@ -167,7 +170,10 @@ impl CollectionSchema {
         }
         for field in &self.fields {
             if field.auto_id && !field.is_primary {
-                return Err(SchemaError::field(&field.name, "auto_id is only allowed on the primary key"));
+                return Err(SchemaError::field(
+                    &field.name,
+                    "auto_id is only allowed on the primary key",
+                ));
             }
             check_field(field)?;
         }
@@ -211,7 +217,9 @@ fn check_field(field: &FieldSchema) -> Result<(), SchemaError> {
         match field.dim {
             None | Some(0) => return err(format!("{ty} needs a positive \"dim\" parameter")),
             Some(d) if ty == DataType::BinaryVector && d % 8 != 0 => {
-                return err(format!("BINARY_VECTOR dim must be a multiple of 8, got {d}"));
+                return err(format!(
+                    "BINARY_VECTOR dim must be a multiple of 8, got {d}"
+                ));
             }
             _ => {}
         }
@@ -254,7 +262,9 @@ fn check_field(field: &FieldSchema) -> Result<(), SchemaError> {
             _ => false,
         };
         if !fits {
-            return err(format!("default_value {default:?} does not fit a {ty} field"));
+            return err(format!(
+                "default_value {default:?} does not fit a {ty} field"
+            ));
         }
     }
     Ok(())
@@ -286,10 +296,10 @@ fn parse_field(value: &Value, position: &str) -> Result<FieldSchema, SchemaError
     if let Some(element) = obj.get("element_type").or_else(|| obj.get("elementType")) {
         field.element_type = Some(parse_type(element).map_err(err)?);
     }
-    field.is_primary = bool_attr(obj, &["is_primary", "primaryKey", "is_primary_key"]).unwrap_or(false);
+    field.is_primary =
+        bool_attr(obj, &["is_primary", "primaryKey", "is_primary_key"]).unwrap_or(false);
     field.auto_id = bool_attr(obj, &["auto_id", "autoId", "autoID"]).unwrap_or(false);
-    field.is_partition_key =
-        bool_attr(obj, &["is_partition_key", "partitionKey"]).unwrap_or(false);
+    field.is_partition_key = bool_attr(obj, &["is_partition_key", "partitionKey"]).unwrap_or(false);
     field.is_function_output =
         bool_attr(obj, &["is_function_output", "isFunctionOutput"]).unwrap_or(false);
     field.nullable = bool_attr(obj, &["nullable"]).unwrap_or(false);
@@ -314,7 +324,9 @@ fn parse_struct_field(value: &Value, position: &str) -> Result<StructFieldSchema
     let max_capacity = usize_param(&params, obj, "max_capacity")
         .map_err(|p| SchemaError::field(&name, p))?
         .filter(|c| *c > 0)
-        .ok_or_else(|| SchemaError::field(&name, "a struct field needs a positive \"max_capacity\""))?;
+        .ok_or_else(|| {
+            SchemaError::field(&name, "a struct field needs a positive \"max_capacity\"")
+        })?;
     let fields = obj
         .get("fields")
         .and_then(Value::as_array)
@@ -324,7 +336,10 @@ fn parse_struct_field(value: &Value, position: &str) -> Result<StructFieldSchema
         .map(|(i, f)| parse_field(f, &format!("{name}.#{}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
     if fields.is_empty() {
-        return Err(SchemaError::field(&name, "a struct field needs at least one sub-field"));
+        return Err(SchemaError::field(
+            &name,
+            "a struct field needs at least one sub-field",
+        ));
     }
     Ok(StructFieldSchema {
         name,
@@ -358,7 +373,9 @@ fn params_of(obj: &Map<String, Value>) -> Result<Map<String, Value>, String> {
                 }
             })
             .collect(),
-        Some(other) => Err(format!("\"params\" must be an object or a list, got {other}")),
+        Some(other) => Err(format!(
+            "\"params\" must be an object or a list, got {other}"
+        )),
     }
 }
 
@@ -428,7 +445,10 @@ fn array_attr<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> &'a [Value] {
 }
 
 fn array_attr_of<'a>(value: &'a Value, keys: &[&str]) -> &'a [Value] {
-    value.as_object().map(|o| array_attr(o, keys)).unwrap_or(&[])
+    value
+        .as_object()
+        .map(|o| array_attr(o, keys))
+        .unwrap_or(&[])
 }
 
 #[cfg(test)]
@@ -457,30 +477,49 @@ mod tests {
     #[test]
     fn bad_schemas_name_the_field_and_problem() {
         let cases = [
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "v", "type": "FLOAT_VECTOR"}]}"#,
-             "schema field 'v': FLOAT_VECTOR needs a positive \"dim\" parameter"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 'v': FLOAT_VECTOR needs a positive \"dim\" parameter",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "b", "type": "BINARY_VECTOR", "params": {"dim": 12}}]}"#,
-             "schema field 'b': BINARY_VECTOR dim must be a multiple of 8, got 12"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 'b': BINARY_VECTOR dim must be a multiple of 8, got 12",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "x", "type": "FLOAT_VECTORS"}]}"#,
-             "schema field 'x': unknown type \"FLOAT_VECTORS\""),
-            (r#"{"fields": [{"name": "id", "type": "INT64"}]}"#,
-             "schema: no primary key field: set \"is_primary\": true on one INT64 or VARCHAR field"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 'x': unknown type \"FLOAT_VECTORS\"",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64"}]}"#,
+                "schema: no primary key field: set \"is_primary\": true on one INT64 or VARCHAR field",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "s", "type": "VARCHAR"}]}"#,
-             "schema field 's': VARCHAR needs a \"max_length\" parameter"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 's': VARCHAR needs a \"max_length\" parameter",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "id", "type": "INT8"}]}"#,
-             "schema field 'id': the name is used by two fields"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 'id': the name is used by two fields",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "a", "type": "ARRAY", "element_type": "JSON", "params": {"max_capacity": 2}}]}"#,
-             "schema field 'a': ARRAY element_type JSON is not supported"),
-            (r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
+                "schema field 'a': ARRAY element_type JSON is not supported",
+            ),
+            (
+                r#"{"fields": [{"name": "id", "type": "INT64", "is_primary": true},
                             {"name": "i", "type": "INT8", "default_value": {"int_data": 300}}]}"#,
-             "schema field 'i': default_value Int(300) does not fit a INT8 field"),
-            (r#"{"fields": []}"#, "schema: collection schema fields list is empty"),
+                "schema field 'i': default_value Int(300) does not fit a INT8 field",
+            ),
+            (
+                r#"{"fields": []}"#,
+                "schema: collection schema fields list is empty",
+            ),
             (r#"[1]"#, "schema: expected a JSON object"),
         ];
         for (text, expected) in cases {

@@ -2,7 +2,7 @@
 
 use arrow_schema::{DataType as ArrowType, Field};
 
-use crate::types::{list_of, struct_of, DataType};
+use crate::types::{DataType, list_of, struct_of};
 
 /// A field's `default_value`, typed by the field.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,7 +111,8 @@ impl FieldSchema {
     /// Whether rows supply this field at all: auto-id keys and function outputs are left to
     /// the server and are not written to files.
     pub fn is_written(&self) -> bool {
-        !(self.is_primary && self.auto_id) && !self.is_function_output
+        let server_generated = (self.is_primary && self.auto_id) || self.is_function_output;
+        !server_generated
     }
 
     /// The vector dimension, or 0 for a field without one.

@@ -83,7 +83,9 @@ fn scalar_error(field: &str, detail: impl std::fmt::Display) -> RuleError {
 }
 
 fn vector_error(field: &str, detail: impl std::fmt::Display) -> RuleError {
-    RuleError(format!("Illegal vector data for vector field: '{field}': {detail}"))
+    RuleError(format!(
+        "Illegal vector data for vector field: '{field}': {detail}"
+    ))
 }
 
 /// Shows a value in an error, shortened so one huge value cannot flood the terminal.
@@ -101,9 +103,12 @@ pub fn preview(value: &Value) -> String {
 
 /// A `BOOL` value: JSON `true` or `false`.
 pub fn bool_value(field: &str, value: &Value) -> Rule<bool> {
-    value
-        .as_bool()
-        .ok_or_else(|| scalar_error(field, format_args!("expected true or false, got {}", preview(value))))
+    value.as_bool().ok_or_else(|| {
+        scalar_error(
+            field,
+            format_args!("expected true or false, got {}", preview(value)),
+        )
+    })
 }
 
 /// An `INT8`..`INT64` value: an integer literal in the type's range.
@@ -155,7 +160,9 @@ pub fn float_value(field: &str, value: &Value, ty: DataType) -> Rule<f64> {
 
 fn check_float(v: f64, ty: DataType) -> Result<f64, String> {
     if !v.is_finite() {
-        return Err(format!("{v} is not a finite number (Milvus rejects NaN and infinity)"));
+        return Err(format!(
+            "{v} is not a finite number (Milvus rejects NaN and infinity)"
+        ));
     }
     let float32 = matches!(
         ty,
@@ -169,7 +176,12 @@ fn check_float(v: f64, ty: DataType) -> Result<f64, String> {
 
 /// A string value of a `VARCHAR`, `TEXT`, `TIMESTAMPTZ` or `GEOMETRY` field.
 /// `max_length` is in UTF-8 bytes, as the Milvus server counts it.
-pub fn str_value<'a>(field: &str, value: &'a Value, ty: DataType, max_length: Option<usize>) -> Rule<&'a str> {
+pub fn str_value<'a>(
+    field: &str,
+    value: &'a Value,
+    ty: DataType,
+    max_length: Option<usize>,
+) -> Rule<&'a str> {
     let Some(s) = value.as_str() else {
         return Err(match ty {
             DataType::VarChar => RuleError(format!(
@@ -181,7 +193,10 @@ pub fn str_value<'a>(field: &str, value: &'a Value, ty: DataType, max_length: Op
                 "Illegal text value for field '{field}', type mismatch: expected a string, got {}",
                 preview(value)
             )),
-            _ => scalar_error(field, format_args!("expected a string, got {}", preview(value))),
+            _ => scalar_error(
+                field,
+                format_args!("expected a string, got {}", preview(value)),
+            ),
         });
     };
     check_str_len(field, s, max_length)?;
@@ -342,7 +357,10 @@ pub fn binary_vector_into(field: &FieldSchema, value: &Value, out: &mut Vec<u8>)
         }
         out.extend_from_slice(&bytes);
     } else if items.len() == dim / 8 {
-        let bytes = items.iter().map(|item| as_u8(item, 255)).collect::<Rule<Vec<u8>>>()?;
+        let bytes = items
+            .iter()
+            .map(|item| as_u8(item, 255))
+            .collect::<Rule<Vec<u8>>>()?;
         out.extend_from_slice(&bytes);
     } else {
         return Err(vector_error(
@@ -412,7 +430,9 @@ pub const SPARSE_MAX_INDEX: u64 = u32::MAX as u64 - 1;
 pub fn sparse_vector(field: &FieldSchema, value: &Value) -> Rule<SparseVector> {
     let err = |detail: String| vector_error(&field.name, detail);
     let Some(map) = value.as_object() else {
-        return Err(err("only accept dict for SPARSE_FLOAT_VECTOR type field".into()));
+        return Err(err(
+            "only accept dict for SPARSE_FLOAT_VECTOR type field".into()
+        ));
     };
     if map.is_empty() {
         return Err(err("empty sparse vector is not allowed".into()));
@@ -426,12 +446,17 @@ pub fn sparse_vector(field: &FieldSchema, value: &Value) -> Rule<SparseVector> {
         Ok(v as u32)
     };
     let value_of = |v: &Value| -> Rule<f64> {
-        let f = v
-            .as_f64()
-            .ok_or_else(|| err(format!("sparse vector's value must be float value, got {}", preview(v))))?;
+        let f = v.as_f64().ok_or_else(|| {
+            err(format!(
+                "sparse vector's value must be float value, got {}",
+                preview(v)
+            ))
+        })?;
         check_float(f, DataType::SparseFloatVector).map_err(err)
     };
-    let (form, indices, values) = if let (Some(indices), Some(values)) = (map.get("indices"), map.get("values")) {
+    let (form, indices, values) = if let (Some(indices), Some(values)) =
+        (map.get("indices"), map.get("values"))
+    {
         let indices = indices
             .as_array()
             .ok_or_else(|| err("indices of sparse vector must be a list of int".into()))?;
@@ -482,7 +507,10 @@ pub fn sparse_vector(field: &FieldSchema, value: &Value) -> Rule<SparseVector> {
     let mut sorted = indices.clone();
     sorted.sort_unstable();
     if let Some(pair) = sorted.windows(2).find(|w| w[0] == w[1]) {
-        return Err(err(format!("sparse vector's index {} appears twice", pair[0])));
+        return Err(err(format!(
+            "sparse vector's index {} appears twice",
+            pair[0]
+        )));
     }
     Ok(SparseVector {
         form,
@@ -625,14 +653,31 @@ mod tests {
     #[test]
     fn half_vectors_round_to_nearest_even() {
         let mut out = Vec::new();
-        half_vector_into(&field(DataType::Float16Vector, 2), &json!([0.5, 0.1]), &mut out).unwrap();
+        half_vector_into(
+            &field(DataType::Float16Vector, 2),
+            &json!([0.5, 0.1]),
+            &mut out,
+        )
+        .unwrap();
         // numpy: np.array([0.5, 0.1], dtype=np.float16).tobytes() == b'\x00\x38\x66\x2e'
         assert_eq!(out, [0x00, 0x38, 0x66, 0x2e]);
         out.clear();
-        half_vector_into(&field(DataType::BFloat16Vector, 2), &json!([0.5, 0.1]), &mut out).unwrap();
+        half_vector_into(
+            &field(DataType::BFloat16Vector, 2),
+            &json!([0.5, 0.1]),
+            &mut out,
+        )
+        .unwrap();
         // ml_dtypes: np.array([0.5, 0.1], dtype=bfloat16).tobytes() == b'\x00\x3f\xcd\x3d'
         assert_eq!(out, [0x00, 0x3f, 0xcd, 0x3d]);
-        assert!(half_vector_into(&field(DataType::Float16Vector, 1), &json!([70000.0]), &mut out).is_err());
+        assert!(
+            half_vector_into(
+                &field(DataType::Float16Vector, 1),
+                &json!([70000.0]),
+                &mut out
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -655,7 +700,10 @@ mod tests {
     #[test]
     fn int64_range_is_checked_at_append() {
         assert!(int_value("f", &json!(18446744073709551615u64), DataType::Int64).is_err());
-        assert_eq!(int_value("f", &json!(i64::MAX), DataType::Int64), Ok(i64::MAX));
+        assert_eq!(
+            int_value("f", &json!(i64::MAX), DataType::Int64),
+            Ok(i64::MAX)
+        );
         assert!(int_value("f", &json!(1.0), DataType::Int64).is_err());
     }
 }

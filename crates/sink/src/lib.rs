@@ -84,7 +84,10 @@ impl SegmentSink {
     }
 
     /// A sink over any object store; `display_root` prefixes reported paths.
-    pub fn new(store: Arc<dyn ObjectStore>, display_root: String) -> Result<SegmentSink, SinkError> {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        display_root: String,
+    ) -> Result<SegmentSink, SinkError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

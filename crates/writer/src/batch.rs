@@ -78,7 +78,11 @@ fn append_columns(
         if !field.is_written() {
             if array.is_some() && rows > 0 {
                 let e = rules::resolve(field, Some(&Value::Null)).err();
-                return Err(row_error(0, &field.name, e.unwrap_or(RuleError(String::new()))));
+                return Err(row_error(
+                    0,
+                    &field.name,
+                    e.unwrap_or(RuleError(String::new())),
+                ));
             }
             continue;
         }
@@ -92,8 +96,12 @@ fn append_columns(
         let array = batch.column_by_name(&st.name);
         for row in 0..rows {
             let value = match array {
-                Some(a) if !a.is_null(row) => to_json(a.as_ref(), row)
-                    .map_err(|message| BatchError::Column { field: st.name.clone(), message })?,
+                Some(a) if !a.is_null(row) => {
+                    to_json(a.as_ref(), row).map_err(|message| BatchError::Column {
+                        field: st.name.clone(),
+                        message,
+                    })?
+                }
                 _ => {
                     return Err(row_error(
                         row,
@@ -129,18 +137,25 @@ fn append_columns(
             if array.is_null(row) {
                 continue;
             }
-            let value = to_json(array.as_ref(), row)
-                .map_err(|message| BatchError::Column { field: name.to_string(), message })?;
+            let value = to_json(array.as_ref(), row).map_err(|message| BatchError::Column {
+                field: name.to_string(),
+                message,
+            })?;
             if *name == DYNAMIC_FIELD {
                 let parsed = match value {
-                    Value::String(text) => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+                    Value::String(text) => {
+                        serde_json::from_str(&text).unwrap_or(Value::String(text))
+                    }
                     other => other,
                 };
                 let Value::Object(inner) = parsed else {
                     return Err(row_error(
                         row,
                         DYNAMIC_FIELD,
-                        RuleError("Dynamic field '$meta' value should be JSON format: expected an object".into()),
+                        RuleError(
+                            "Dynamic field '$meta' value should be JSON format: expected an object"
+                                .into(),
+                        ),
                     ));
                 };
                 meta.extend(inner);
@@ -197,7 +212,10 @@ fn append_field(
         let appended = match &fast {
             Some(path) => path.append(column, field, row),
             None => to_json(array.as_ref(), row)
-                .map_err(|message| BatchError::Column { field: field.name.clone(), message })
+                .map_err(|message| BatchError::Column {
+                    field: field.name.clone(),
+                    message,
+                })
                 .and_then(|value| {
                     let value = match (field.data_type, value) {
                         // A sparse vector in a string column is JSON text.
@@ -232,14 +250,18 @@ impl<'a> FastPath<'a> {
         match (ty, array.data_type()) {
             (DataType::Bool, ArrowType::Boolean) => Some(FastPath::Number(array)),
             (
-                DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float | DataType::Double,
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::Float
+                | DataType::Double,
                 t,
             ) if t.is_integer() || t.is_floating() => Some(FastPath::Number(array)),
-            (DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry, t)
-                if matches!(t, ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View) =>
-            {
-                Some(FastPath::Str(array))
-            }
+            (
+                DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry,
+                ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View,
+            ) => Some(FastPath::Str(array)),
             (DataType::FloatVector, _) => {
                 let (offsets, child) = list_parts(array)?;
                 let floats = child.as_primitive_opt::<Float32Type>()?;
@@ -263,7 +285,12 @@ impl<'a> FastPath<'a> {
         }
     }
 
-    fn append(&self, column: &mut Column, field: &FieldSchema, row: usize) -> Result<(), BatchError> {
+    fn append(
+        &self,
+        column: &mut Column,
+        field: &FieldSchema,
+        row: usize,
+    ) -> Result<(), BatchError> {
         let err = |e: RuleError| row_error(row, &field.name, e);
         match self {
             FastPath::Number(array) => {
@@ -272,7 +299,9 @@ impl<'a> FastPath<'a> {
             }
             FastPath::Str(array) => {
                 let s = str_at(*array, row).unwrap_or_default();
-                let max = (field.data_type == DataType::VarChar).then_some(field.max_length).flatten();
+                let max = (field.data_type == DataType::VarChar)
+                    .then_some(field.max_length)
+                    .flatten();
                 rules::check_str_len(&field.name, s, max).map_err(err)?;
                 column.push_str(s).map_err(|e| err(e.into()))
             }
@@ -349,7 +378,9 @@ fn float_value(v: f64) -> Value {
 fn number_at(array: &dyn Array, row: usize) -> Option<Value> {
     macro_rules! prim {
         ($t:ty) => {
-            array.as_primitive_opt::<$t>().map(|a| Value::from(a.value(row)))
+            array
+                .as_primitive_opt::<$t>()
+                .map(|a| Value::from(a.value(row)))
         };
     }
     Some(match array.data_type() {

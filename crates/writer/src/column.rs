@@ -25,17 +25,35 @@ pub(crate) enum ColumnData {
     Float32(Vec<f32>),
     Float64(Vec<f64>),
     /// UTF-8 values: `offsets[i]..offsets[i + 1]` into `bytes`.
-    Utf8 { offsets: Vec<i32>, bytes: Vec<u8> },
+    Utf8 {
+        offsets: Vec<i32>,
+        bytes: Vec<u8>,
+    },
     /// A float vector: `width` floats a row.
-    FloatVector { width: usize, values: Vec<f32> },
+    FloatVector {
+        width: usize,
+        values: Vec<f32>,
+    },
     /// Binary and half-precision vectors as raw bytes, `width` bytes a row.
-    ByteVector { width: usize, values: Vec<u8> },
+    ByteVector {
+        width: usize,
+        values: Vec<u8>,
+    },
     /// An INT8 vector, `width` values a row.
-    Int8Vector { width: usize, values: Vec<i8> },
+    Int8Vector {
+        width: usize,
+        values: Vec<i8>,
+    },
     /// An ARRAY: `offsets[i]..offsets[i + 1]` into the element column.
-    List { offsets: Vec<i32>, child: Box<Column> },
+    List {
+        offsets: Vec<i32>,
+        child: Box<Column>,
+    },
     /// An array of struct: offsets into one column per sub-field.
-    StructList { offsets: Vec<i32>, children: Vec<Column> },
+    StructList {
+        offsets: Vec<i32>,
+        children: Vec<Column>,
+    },
 }
 
 /// A column buffer with optional validity (allocated at the first null).
@@ -81,7 +99,9 @@ impl Column {
             },
             DataType::Array => ColumnData::List {
                 offsets: vec![0],
-                child: Box::new(Column::scalar(field.element_type.unwrap_or(DataType::Int64))),
+                child: Box::new(Column::scalar(
+                    field.element_type.unwrap_or(DataType::Int64),
+                )),
             },
             other => return Column::scalar(other),
         };
@@ -212,9 +232,9 @@ impl Column {
     /// Closes a list row whose elements were pushed to the child column(s).
     pub fn end_list(&mut self) -> Result<(), OffsetOverflow> {
         match &mut self.data {
-            ColumnData::List { offsets, child } => offsets.push(
-                i32::try_from(child.len()).map_err(|_| OffsetOverflow)?,
-            ),
+            ColumnData::List { offsets, child } => {
+                offsets.push(i32::try_from(child.len()).map_err(|_| OffsetOverflow)?)
+            }
             ColumnData::StructList { offsets, children } => {
                 let n = children.first().map_or(0, Column::len);
                 offsets.push(i32::try_from(n).map_err(|_| OffsetOverflow)?);
@@ -364,7 +384,9 @@ impl Column {
         };
         let fixed_offsets = |width: usize| {
             OffsetBuffer::new(ScalarBuffer::from(
-                (0..=self.len).map(|i| (i * width) as i32).collect::<Vec<i32>>(),
+                (0..=self.len)
+                    .map(|i| (i * width) as i32)
+                    .collect::<Vec<i32>>(),
             ))
         };
         match &self.data {
@@ -441,7 +463,12 @@ impl Column {
             shape.push(width);
         }
         if let ColumnData::Utf8 { .. } = &self.data {
-            let longest = self.strings().map(|s| s.chars().count()).max().unwrap_or(0).max(1);
+            let longest = self
+                .strings()
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(1);
             let mut out = crate::npy::header(&dtype.descr(longest), &shape);
             out.reserve(self.len * longest * 4);
             for s in self.strings() {
@@ -460,14 +487,23 @@ impl Column {
             ColumnData::Int8(v) | ColumnData::Int8Vector { values: v, .. } => {
                 out.extend(v.iter().map(|x| *x as u8))
             }
-            ColumnData::Int16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            ColumnData::Int32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            ColumnData::Int64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            ColumnData::Int16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            ColumnData::Int32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            ColumnData::Int64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             ColumnData::Float32(v) | ColumnData::FloatVector { values: v, .. } => {
                 out.reserve(v.len() * 4);
-                v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+                v.iter()
+                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
             }
-            ColumnData::Float64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            ColumnData::Float64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
             ColumnData::ByteVector { values, .. } => out.extend_from_slice(values),
             ColumnData::Utf8 { .. } | ColumnData::List { .. } | ColumnData::StructList { .. } => {}
         }

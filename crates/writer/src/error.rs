@@ -22,7 +22,7 @@ pub enum WriteError {
         reason: String,
     },
     /// A row failed validation. `row` counts every row given to the writer, from 1.
-    #[error("row {row}, field '{field}': {message}")]
+    #[error("row {row}{}: {message}", field_context(.field))]
     Row {
         /// 1-based position among all rows appended to this writer.
         row: u64,
@@ -58,6 +58,14 @@ pub enum WriteError {
     /// The writer could not open its output.
     #[error(transparent)]
     Output(#[from] SinkError),
+}
+
+fn field_context(field: &str) -> String {
+    if field.is_empty() {
+        String::new()
+    } else {
+        format!(", field '{field}'")
+    }
 }
 
 /// Results of writer operations.

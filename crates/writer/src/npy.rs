@@ -20,14 +20,20 @@ pub fn header(descr: &str, shape: &[usize]) -> Vec<u8> {
         [n] => format!("({n},)"),
         dims => format!(
             "({})",
-            dims.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+            dims.iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut dict =
         format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_repr}, }}");
     if let Some(first) = shape.first() {
         let digits = first.to_string().len();
-        dict.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
+        dict.extend(std::iter::repeat_n(
+            ' ',
+            GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+        ));
     }
     let text_len = dict.len() + 1; // + '\n'
     let (magic, len_bytes) = if MAGIC_V1.len() + 2 + text_len <= u16::MAX as usize {

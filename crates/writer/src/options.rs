@@ -35,7 +35,9 @@ impl FromStr for FileType {
         match s.to_ascii_lowercase().as_str() {
             "numpy" | "npy" => Ok(FileType::Numpy),
             "parquet" => Ok(FileType::Parquet),
-            other => Err(format!("unknown file type \"{other}\": use numpy or parquet")),
+            other => Err(format!(
+                "unknown file type \"{other}\": use numpy or parquet"
+            )),
         }
     }
 }
@@ -74,15 +76,19 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("\"{text}\" is not a size: write a number with an optional unit, e.g. 128MiB"))?;
+    let n: u64 = digits.parse().map_err(|_| {
+        format!("\"{text}\" is not a size: write a number with an optional unit, e.g. 128MiB")
+    })?;
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit \"{other}\" in \"{text}\": use B, KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit \"{other}\" in \"{text}\": use B, KiB, MiB or GiB"
+            ));
+        }
     };
     match n.checked_mul(multiplier) {
         Some(0) | None => Err(format!("size \"{text}\" must be between 1 byte and 16 EiB")),

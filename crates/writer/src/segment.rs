@@ -42,7 +42,10 @@ impl FieldError {
 
 impl From<OffsetOverflow> for RuleError {
     fn from(_: OffsetOverflow) -> Self {
-        RuleError("this segment holds more than 2 GiB of text in one column; use a smaller chunk size".into())
+        RuleError(
+            "this segment holds more than 2 GiB of text in one column; use a smaller chunk size"
+                .into(),
+        )
     }
 }
 
@@ -59,7 +62,9 @@ pub(crate) struct SegmentBuffer {
 
 impl std::fmt::Debug for SegmentBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SegmentBuffer").field("rows", &self.rows).finish()
+        f.debug_struct("SegmentBuffer")
+            .field("rows", &self.rows)
+            .finish()
     }
 }
 
@@ -246,7 +251,11 @@ impl SegmentBuffer {
 }
 
 /// Validates `value` for `field` and appends it to `column`.
-pub(crate) fn append_value(column: &mut Column, field: &FieldSchema, value: &Value) -> Result<(), RuleError> {
+pub(crate) fn append_value(
+    column: &mut Column,
+    field: &FieldSchema,
+    value: &Value,
+) -> Result<(), RuleError> {
     let name = field.name.as_str();
     match field.data_type {
         DataType::Bool => column.push_bool(rules::bool_value(name, value)?),
@@ -257,10 +266,14 @@ pub(crate) fn append_value(column: &mut Column, field: &FieldSchema, value: &Val
             column.push_float(rules::float_value(name, value, field.data_type)?)
         }
         DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
-            let max = (field.data_type == DataType::VarChar).then_some(field.max_length).flatten();
+            let max = (field.data_type == DataType::VarChar)
+                .then_some(field.max_length)
+                .flatten();
             column.push_str(rules::str_value(name, value, field.data_type, max)?)?
         }
-        DataType::Json => column.push_str(&pyjson::dumps(rules::json_value(name, value)?.as_ref()))?,
+        DataType::Json => {
+            column.push_str(&pyjson::dumps(rules::json_value(name, value)?.as_ref()))?
+        }
         DataType::FloatVector => {
             if let Some(out) = column.float_vector_values() {
                 rules::float_vector_into(field, value, out)?;

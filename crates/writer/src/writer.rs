@@ -34,7 +34,6 @@ pub struct BulkWriter {
     dropped_keys: BTreeSet<String>,
 }
 
-
 /// pymilvus's name for a writer to a local directory; see [`BulkWriter::local`].
 pub type LocalBulkWriter = BulkWriter;
 
@@ -134,9 +133,16 @@ impl BulkWriter {
         while offset < batch.num_rows() {
             // Append in slices small enough that the slice that fills the segment is found
             // row by row, so segments end at the same row as with append_row.
-            let remaining = self.options.chunk_size.saturating_sub(self.buffer.encoded_size() as u64);
+            let remaining = self
+                .options
+                .chunk_size
+                .saturating_sub(self.buffer.encoded_size() as u64);
             let per_row = (self.buffer.encoded_size() / self.buffer.rows.max(1)).max(1) as u64;
-            let guess = if self.buffer.rows == 0 { 1 } else { remaining / per_row / 2 };
+            let guess = if self.buffer.rows == 0 {
+                1
+            } else {
+                remaining / per_row / 2
+            };
             let len = (guess.clamp(1, 4096) as usize).min(batch.num_rows() - offset);
             let before = self.buffer.rows;
             self.append_slice(&batch.slice(offset, len))?;
@@ -161,7 +167,11 @@ impl BulkWriter {
         self.rows_seen += slice.num_rows() as u64;
         crate::batch::append_batch(&mut self.buffer, slice, &mut self.dropped_keys).map_err(|e| {
             match e {
-                crate::batch::BatchError::Row { row, field, message } => WriteError::Row {
+                crate::batch::BatchError::Row {
+                    row,
+                    field,
+                    message,
+                } => WriteError::Row {
                     row: first + row as u64 + 1,
                     field,
                     message,

@@ -1,0 +1,150 @@
+//! Segments: rolling by chunk size loses and repeats nothing, checked with readers that are not
+//! ours (ndarray-npy for `.npy`, the parquet crate for Parquet).
+
+use std::fs::File;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int64Type};
+use bulkwriter_schema::CollectionSchema;
+use bulkwriter_writer::{BulkWriter, FileType, WriterOptions};
+use ndarray::{Array1, Array2};
+use ndarray_npy::ReadNpyExt;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde_json::{Value, json};
+
+use crate::common::read_json;
+
+fn medium_articles() -> (CollectionSchema, Vec<Value>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let schema =
+        CollectionSchema::from_json_value(&read_json(&root.join("schemas/medium_articles.json")))
+            .unwrap();
+    let rows = read_json(&root.join("fixtures/medium_articles.json"))["rows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (schema, rows)
+}
+
+fn expected_columns(rows: &[Value]) -> (Vec<i64>, Vec<f32>) {
+    let ids = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    let vectors = rows
+        .iter()
+        .flat_map(|r| {
+            r["vector"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+        })
+        .collect();
+    (ids, vectors)
+}
+
+#[test]
+fn numpy_segments_hold_every_row_once_in_order() {
+    let (schema, rows) = medium_articles();
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions::new(FileType::Numpy).with_chunk_size(40_000);
+    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
+    for row in &rows {
+        writer.append_row(row).unwrap();
+    }
+    writer.commit().unwrap();
+    assert!(
+        writer.batch_files().len() >= 5,
+        "{} segments",
+        writer.batch_files().len()
+    );
+
+    let (mut ids, mut vectors) = (Vec::new(), Vec::new());
+    for (n, group) in writer.batch_files().iter().enumerate() {
+        assert_eq!(
+            group.len(),
+            8,
+            "one file per field, all in one import group"
+        );
+        assert!(group.iter().all(|p| p.contains(&format!("/{}/", n + 1))));
+        let id = Array1::<i64>::read_npy(File::open(&group[0]).unwrap()).unwrap();
+        let vector = Array2::<f32>::read_npy(File::open(&group[2]).unwrap()).unwrap();
+        assert_eq!(vector.ncols(), 768);
+        assert_eq!(vector.nrows(), id.len());
+        ids.extend(id.iter().copied());
+        vectors.extend(vector.iter().copied());
+    }
+    let (expected_ids, expected_vectors) = expected_columns(&rows);
+    assert_eq!(ids, expected_ids);
+    assert_eq!(vectors, expected_vectors);
+    assert_eq!(writer.total_row_count(), rows.len() as u64);
+}
+
+#[test]
+fn parquet_segments_hold_every_row_once_in_order() {
+    let (schema, rows) = medium_articles();
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions::new(FileType::Parquet).with_chunk_size(50_000);
+    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
+    for row in &rows {
+        writer.append_row(row).unwrap();
+    }
+    writer.commit().unwrap();
+    assert!(writer.batch_files().len() >= 4);
+    let (mut ids, mut vectors, mut titles) = (Vec::new(), Vec::new(), Vec::new());
+    for group in writer.batch_files() {
+        assert_eq!(group.len(), 1);
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&group[0]).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            ids.extend(
+                batch
+                    .column(0)
+                    .as_primitive::<Int64Type>()
+                    .values()
+                    .iter()
+                    .copied(),
+            );
+            titles.extend(
+                batch
+                    .column(1)
+                    .as_string::<i32>()
+                    .iter()
+                    .map(|s| s.unwrap().to_string()),
+            );
+            let list = batch.column(2).as_list::<i32>();
+            vectors.extend(
+                list.values()
+                    .as_primitive::<Float32Type>()
+                    .values()
+                    .iter()
+                    .copied(),
+            );
+        }
+    }
+    let (expected_ids, expected_vectors) = expected_columns(&rows);
+    assert_eq!(ids, expected_ids);
+    assert_eq!(vectors, expected_vectors);
+    let expected_titles: Vec<String> = rows
+        .iter()
+        .map(|r| r["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles, expected_titles);
+}
+
+/// pymilvus numbers segments with a counter that every commit advances, even an empty one.
+#[test]
+fn an_empty_commit_uses_up_a_segment_number_as_in_pymilvus() {
+    let schema = CollectionSchema::from_json_value(&json!({"fields": [
+        {"name": "id", "type": "INT64", "is_primary": true}]}))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        BulkWriter::local(schema, dir.path(), WriterOptions::new(FileType::Parquet)).unwrap();
+    writer.commit().unwrap();
+    writer.append_row(&json!({"id": 1})).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(writer.batch_files().len(), 1);
+    assert!(writer.batch_files()[0][0].ends_with("/2.parquet"));
+}
