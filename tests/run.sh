@@ -20,4 +20,15 @@ if [ ! -d ../shared/reference/pymilvus-3.0.2 ]; then
   exit 1
 fi
 
-cargo test --workspace --locked "$@"
+# Library, binary and integration tests (there are no doc tests), then one total line.
+log=$(mktemp)
+set +e
+cargo test --workspace --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
+rm -f "$log"
+echo
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -455,8 +455,8 @@ impl Column {
         }
     }
 
-    /// The NPY file of this column (header and C-order payload), or `None` for columns
-    /// NumPy cannot hold (rejected before any row is accepted).
+    /// The NPY file of this column: numpy's header and the C-order payload. Only called for
+    /// fields NumPy can hold; the writer refuses the others before any row is accepted.
     pub fn to_npy(&self, dtype: NumpyDtype, width: usize) -> Vec<u8> {
         let mut shape = vec![self.len];
         if width > 0 {

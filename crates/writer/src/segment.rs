@@ -236,7 +236,7 @@ impl SegmentBuffer {
             {
                 if schema.enable_dynamic_field {
                     meta.insert(key.clone(), value.clone());
-                } else if !dropped.contains(key) {
+                } else {
                     dropped.insert(key.clone());
                 }
             }
@@ -280,15 +280,12 @@ pub(crate) fn append_value(
             }
             column.commit_value();
         }
-        DataType::BinaryVector => {
+        DataType::BinaryVector | DataType::Float16Vector | DataType::BFloat16Vector => {
             if let Some(out) = column.byte_vector_values() {
-                rules::binary_vector_into(field, value, out)?;
-            }
-            column.commit_value();
-        }
-        DataType::Float16Vector | DataType::BFloat16Vector => {
-            if let Some(out) = column.byte_vector_values() {
-                rules::half_vector_into(field, value, out)?;
+                match field.data_type {
+                    DataType::BinaryVector => rules::binary_vector_into(field, value, out)?,
+                    _ => rules::half_vector_into(field, value, out)?,
+                }
             }
             column.commit_value();
         }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use bulkwriter_schema::{CollectionSchema, DataType};
+use bulkwriter_schema::CollectionSchema;
 use bulkwriter_sink::SegmentSink;
 use serde_json::Value;
 
@@ -224,7 +224,6 @@ fn check_file_type(schema: &CollectionSchema, file_type: FileType) -> Result<()>
         if let Err(reason) = field.numpy_layout() {
             return Err(unsupported(&field.name, reason));
         }
-        debug_assert!(field.data_type != DataType::Struct);
     }
     if let Some(st) = schema.struct_fields.first() {
         return Err(unsupported(
