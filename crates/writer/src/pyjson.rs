@@ -91,18 +91,10 @@ pub fn write_float(out: &mut String, v: f64) {
         out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
         return;
     }
-    // Rust's `{:e}` prints the shortest round-trip digits, e.g. "1.2345e-7" or "-3e16".
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mantissa),
-    };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    if negative {
+    if v.is_sign_negative() {
         out.push('-');
     }
+    let (digits, exp) = shortest_digits(v.abs());
     // Python's rule on the position of the decimal point, decpt = exp + 1.
     let decpt = exp + 1;
     if (-3..=16).contains(&decpt) {
@@ -130,6 +122,75 @@ pub fn write_float(out: &mut String, v: f64) {
         }
         let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
     }
+}
+
+/// Splits Rust's `{:e}` output ("1.2345e-7") into its digits and decimal exponent.
+fn split_scientific(sci: &str) -> (String, i32) {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let digits = mantissa.chars().filter(|c| *c != '.').collect();
+    (digits, exp.parse().unwrap_or(0))
+}
+
+/// The shortest digits that round-trip to `v` (non-negative, finite), and the decimal
+/// exponent of the first digit, chosen as Python's `repr` chooses them.
+///
+/// Rust's `{:e}` gives the shortest round-trip digits, but when the exact value lies exactly
+/// halfway between two shortest candidates it rounds up, while Python (David Gay's dtoa)
+/// rounds half to even: 1394865425023536.25 is `...536.2` in Python. That tie is detected
+/// from the exact decimal expansion and settled Python's way.
+fn shortest_digits(v: f64) -> (String, i32) {
+    let (digits, exp) = split_scientific(&format!("{v:e}"));
+    let n = digits.len();
+    // n + 1 correctly rounded digits: a tie needs a 5 right after the n-th digit.
+    let (near, _) = split_scientific(&format!("{v:.n$e}"));
+    if near.as_bytes().get(n) != Some(&b'5') {
+        return (digits, exp);
+    }
+    // A double's exact expansion has at most 767 significant digits.
+    let (exact, exact_exp) = split_scientific(&format!("{v:.800e}"));
+    if exact.len() <= n || exact.as_bytes()[n] != b'5' || exact[n + 1..].bytes().any(|d| d != b'0')
+    {
+        return (digits, exp);
+    }
+    let lower = exact[..n].to_string();
+    let mut candidates = vec![(lower.clone(), exact_exp)];
+    if let Some(upper) = increment(&lower) {
+        let carried = upper.len() > n;
+        let upper = if carried {
+            upper[..n].to_string()
+        } else {
+            upper
+        };
+        candidates.push((upper, exact_exp + carried as i32));
+    }
+    let round_trips =
+        |(d, e): &(String, i32)| format!("{}.{}e{}", &d[..1], &d[1..], e).parse::<f64>() == Ok(v);
+    let even = |(d, _): &(String, i32)| {
+        d.bytes()
+            .last()
+            .is_some_and(|b| (b - b'0').is_multiple_of(2))
+    };
+    candidates
+        .iter()
+        .filter(|c| round_trips(c))
+        .find(|c| even(c))
+        .map(|(d, e)| (d.trim_end_matches('0').to_string(), *e))
+        .unwrap_or((digits, exp))
+}
+
+/// Adds one to a decimal digit string ("129" → "130", "99" → "100").
+fn increment(digits: &str) -> Option<String> {
+    let mut bytes = digits.as_bytes().to_vec();
+    for i in (0..bytes.len()).rev() {
+        if bytes[i] == b'9' {
+            bytes[i] = b'0';
+        } else {
+            bytes[i] += 1;
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    bytes.insert(0, b'1');
+    String::from_utf8(bytes).ok()
 }
 
 /// [`write_float`] into a new string.
@@ -163,6 +224,8 @@ mod tests {
             (5e-324, "5e-324"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (1.100000023841858, "1.100000023841858"),
+            // An exact tie between two 17-digit candidates: Python rounds half to even.
+            (f64::from_bits(0x4313d27da8ac08c1), "1394865425023536.2"),
         ];
         for (v, expected) in cases {
             assert_eq!(float_repr(v), expected, "{v:e}");

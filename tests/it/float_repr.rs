@@ -1,0 +1,64 @@
+//! The float formatter behind every JSON text we write (JSON fields, `$meta`, sparse
+//! vectors) against Python's own `repr(float)` on 1,000,000 doubles.
+
+use bulkwriter_writer::pyjson::float_repr;
+
+use crate::common::run_python;
+
+/// xorshift64*: deterministic bit patterns covering every exponent, subnormals included.
+fn bit_patterns(n: usize) -> Vec<u64> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut out = Vec::with_capacity(n + 16);
+    // Extremes first: zeros, the smallest subnormal, the largest subnormal, the smallest
+    // normal, the largest finite, and the repr switch points around 1e-4 and 1e16.
+    for v in [
+        0.0,
+        -0.0,
+        5e-324,
+        2.225073858507201e-308,
+        f64::MIN_POSITIVE,
+        f64::MAX,
+        -f64::MAX,
+        1e-4,
+        9.999999999999999e-5,
+        1e16,
+        9999999999999998.0,
+        0.1,
+        1.0 / 3.0,
+    ] {
+        out.push(f64::to_bits(v));
+    }
+    while out.len() < n {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let bits = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        // Every fourth value is a "human" number (a short decimal), the rest raw bit patterns.
+        let v = if out.len() % 4 == 0 {
+            (bits % 2_000_000) as f64 / 1000.0 - 1000.0
+        } else {
+            f64::from_bits(bits)
+        };
+        if v.is_finite() {
+            out.push(v.to_bits());
+        }
+    }
+    out
+}
+
+#[test]
+fn float_repr_matches_python_on_a_million_doubles() {
+    let bits = bit_patterns(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bits.txt");
+    let text: String = bits.iter().map(|b| format!("{b:016x}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let python = run_python("float_repr.py", &[input.to_str().unwrap()]);
+    let mut compared = 0;
+    for (b, expected) in bits.iter().zip(python.lines()) {
+        let v = f64::from_bits(*b);
+        assert_eq!(float_repr(v), expected, "bits {b:016x}");
+        compared += 1;
+    }
+    assert_eq!(compared, bits.len());
+}
