@@ -115,6 +115,16 @@ impl FieldSchema {
         !server_generated
     }
 
+    /// The UTF-8 byte limit on this field's strings: `max_length` for VARCHAR, none for the
+    /// other string types (TEXT, TIMESTAMPTZ, GEOMETRY).
+    pub fn varchar_limit(&self) -> Option<usize> {
+        if self.data_type == DataType::VarChar {
+            self.max_length
+        } else {
+            None
+        }
+    }
+
     /// The vector dimension, or 0 for a field without one.
     pub fn dim(&self) -> usize {
         self.dim.unwrap_or(0)

@@ -13,14 +13,14 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType as ArrowType;
-use bulkwriter_schema::rules::{self, Resolved, RuleError};
+use bulkwriter_schema::rules::{self, RuleError};
 use bulkwriter_schema::{DYNAMIC_FIELD, DataType, FieldSchema};
 use serde_json::{Map, Number, Value};
 
 use crate::column::Column;
 use crate::options::FileType;
 use crate::pyjson;
-use crate::segment::{SegmentBuffer, append_value};
+use crate::segment::{SegmentBuffer, append_resolved, append_value};
 
 /// A batch that cannot be appended.
 pub(crate) enum BatchError {
@@ -179,23 +179,9 @@ fn append_field(
     numpy: bool,
 ) -> Result<(), BatchError> {
     let missing = |column: &mut Column, row: usize| -> Result<(), BatchError> {
-        match rules::resolve(field, None).map_err(|e| row_error(row, &field.name, e))? {
-            Resolved::Default(d) => column
-                .push_default(d)
-                .map_err(|e| row_error(row, &field.name, e.into())),
-            Resolved::Null if numpy => Err(row_error(
-                row,
-                &field.name,
-                RuleError(format!(
-                    "field '{}' is null, and NumPy files cannot hold nulls: give a value, or write PARQUET or JSON",
-                    field.name
-                )),
-            )),
-            _ => {
-                column.push_null();
-                Ok(())
-            }
-        }
+        rules::resolve(field, None)
+            .and_then(|resolved| append_resolved(column, field, resolved, numpy))
+            .map_err(|e| row_error(row, &field.name, e))
     };
     let Some(array) = array else {
         for row in 0..rows {
@@ -299,10 +285,7 @@ impl<'a> FastPath<'a> {
             }
             FastPath::Str(array) => {
                 let s = str_at(*array, row).unwrap_or_default();
-                let max = (field.data_type == DataType::VarChar)
-                    .then_some(field.max_length)
-                    .flatten();
-                rules::check_str_len(&field.name, s, max).map_err(err)?;
+                rules::check_str_len(&field.name, s, field.varchar_limit()).map_err(err)?;
                 column.push_str(s).map_err(|e| err(e.into()))
             }
             FastPath::FloatVector(offsets, values) => {

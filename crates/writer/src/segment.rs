@@ -186,20 +186,8 @@ impl SegmentBuffer {
                 _ => &mut self.columns[col],
             };
             col += 1;
-            match resolved {
-                Resolved::Value(v) => append_value(column, field, v),
-                Resolved::Default(d) => column.push_default(d).map_err(RuleError::from),
-                Resolved::Null if numpy => Err(RuleError(format!(
-                    "field '{}' is null, and NumPy files cannot hold nulls (Milvus reads no null marker from .npy files): give a value, or write PARQUET or JSON",
-                    field.name
-                ))),
-                Resolved::Null => {
-                    column.push_null();
-                    Ok(())
-                }
-                Resolved::Skip => Ok(()),
-            }
-            .map_err(|e| FieldError::new(&field.name, e))?;
+            append_resolved(column, field, resolved, numpy)
+                .map_err(|e| FieldError::new(&field.name, e))?;
         }
         for st in &schema.struct_fields {
             let column = &mut self.columns[col];
@@ -250,6 +238,29 @@ impl SegmentBuffer {
     }
 }
 
+/// Appends what [`rules::resolve`] made of a field's value: the value (validated), the
+/// default, or a null, which NumPy output refuses.
+pub(crate) fn append_resolved(
+    column: &mut Column,
+    field: &FieldSchema,
+    resolved: Resolved<'_>,
+    numpy: bool,
+) -> Result<(), RuleError> {
+    match resolved {
+        Resolved::Value(v) => append_value(column, field, v),
+        Resolved::Default(d) => column.push_default(d).map_err(RuleError::from),
+        Resolved::Null if numpy => Err(RuleError(format!(
+            "field '{}' is null, and NumPy files cannot hold nulls (Milvus reads no null marker from .npy files): give a value, or write PARQUET or JSON",
+            field.name
+        ))),
+        Resolved::Null => {
+            column.push_null();
+            Ok(())
+        }
+        Resolved::Skip => Ok(()),
+    }
+}
+
 /// Validates `value` for `field` and appends it to `column`.
 pub(crate) fn append_value(
     column: &mut Column,
@@ -266,9 +277,7 @@ pub(crate) fn append_value(
             column.push_float(rules::float_value(name, value, field.data_type)?)
         }
         DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
-            let max = (field.data_type == DataType::VarChar)
-                .then_some(field.max_length)
-                .flatten();
+            let max = field.varchar_limit();
             column.push_str(rules::str_value(name, value, field.data_type, max)?)?
         }
         DataType::Json => {
