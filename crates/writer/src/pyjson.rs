@@ -140,6 +140,9 @@ fn split_scientific(sci: &str) -> (String, i32) {
 /// from the exact decimal expansion and settled Python's way.
 fn shortest_digits(v: f64) -> (String, i32) {
     let (digits, exp) = split_scientific(&format!("{v:e}"));
+    if !tie_possible(v) {
+        return (digits, exp);
+    }
     let n = digits.len();
     // n + 1 correctly rounded digits: a tie needs a 5 right after the n-th digit.
     let (near, _) = split_scientific(&format!("{v:.n$e}"));
@@ -176,6 +179,39 @@ fn shortest_digits(v: f64) -> (String, i32) {
         .find(|c| even(c))
         .map(|(d, e)| (d.trim_end_matches('0').to_string(), *e))
         .unwrap_or((digits, exp))
+}
+
+/// Whether `v` (finite, non-negative) could lie exactly halfway between two shortest
+/// candidates, which needs an exact decimal expansion of at most 18 significant digits. Ruling
+/// it out from the bits spares almost every value the extra formatting `shortest_digits` does
+/// to settle a tie.
+fn tie_possible(v: f64) -> bool {
+    let bits = v.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1u64 << 52) - 1);
+    let (mut mantissa, mut exp2) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1u64 << 52), biased - 1075)
+    };
+    if mantissa == 0 {
+        return false;
+    }
+    let zeros = mantissa.trailing_zeros();
+    mantissa >>= zeros;
+    exp2 += zeros as i32;
+    if exp2 >= 0 {
+        // Integers below 2^53 are all representable, so their shortest form is exact.
+        return v >= 9_007_199_254_740_992.0;
+    }
+    // v = mantissa / 2^k = mantissa * 5^k / 10^k: the exact significant digits are those of
+    // mantissa * 5^k, with mantissa odd.
+    let k = (-exp2) as u32;
+    k <= 26
+        && 5u128
+            .pow(k)
+            .checked_mul(mantissa as u128)
+            .is_some_and(|x| x < 10u128.pow(18))
 }
 
 /// Adds one to a decimal digit string ("129" → "130", "99" → "100").

@@ -133,11 +133,9 @@ impl BulkWriter {
         while offset < batch.num_rows() {
             // Append in slices small enough that the slice that fills the segment is found
             // row by row, so segments end at the same row as with append_row.
-            let remaining = self
-                .options
-                .chunk_size
-                .saturating_sub(self.buffer.encoded_size() as u64);
-            let per_row = (self.buffer.encoded_size() / self.buffer.rows.max(1)).max(1) as u64;
+            let size = self.buffer.encoded_size();
+            let remaining = self.options.chunk_size.saturating_sub(size as u64);
+            let per_row = (size / self.buffer.rows.max(1)).max(1) as u64;
             let guess = if self.buffer.rows == 0 {
                 1
             } else {
