@@ -17,16 +17,20 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert rows (JSON or JSONL) into NumPy or Parquet import files.
+    /// Convert rows (JSON or JSONL) into NumPy, Parquet, JSON, JSONL or CSV import files.
     ///
     /// Every row is checked against the schema; the first bad row stops the run with an
     /// error naming the file, row and field. On success a JSON manifest is printed on
-    /// stdout: {"data_path", "batch_files", "rows", "segments", "format"}, where
-    /// batch_files is exactly the "files" list of a Milvus import request.
+    /// stdout: {"data_path", "batch_files", "rows", "segments", "format",
+    /// "import_options"}, where batch_files is exactly the "files" list of a Milvus import
+    /// request and import_options its "options" (the CSV sep/nullkey, when not the default).
     ///
-    /// Example:
+    /// Examples:
     ///   bulkwriter convert --schema schemas/medium_articles.json \
     ///     --input fixtures/medium_articles.json --format parquet --output out/
+    ///   bulkwriter convert --schema schemas/medium_articles.json \
+    ///     --input fixtures/medium_articles.json --format csv --csv-sep tab --csv-null NULL \
+    ///     --output out/
     Convert(ConvertArgs),
 }
 
@@ -50,6 +54,18 @@ pub struct ConvertArgs {
     /// Output file type.
     #[arg(long, value_enum)]
     pub format: OutputFormat,
+
+    /// CSV field separator: one character, or `tab`. Milvus needs the same value as the
+    /// import option "sep", which the manifest lists under import_options.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub csv_sep: String,
+
+    /// CSV text of a null value (default: the empty cell). Milvus needs the same value as
+    /// the import option "nullkey", which the manifest lists under import_options. A value
+    /// equal to it in a nullable or default-valued field is an error, since Milvus would
+    /// read it as null.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub csv_null: String,
 
     /// Output directory; segments go to <output>/<uuid>/ (created if missing).
     #[arg(long, value_name = "DIR")]
@@ -79,4 +95,10 @@ pub enum OutputFormat {
     Numpy,
     /// One Parquet file per segment: <uuid>/<n>.parquet.
     Parquet,
+    /// One {"rows": [...]} document per segment: <uuid>/<n>.json.
+    Json,
+    /// One row object per line: <uuid>/<n>.jsonl (read by Milvus 2.6.5 and later).
+    Jsonl,
+    /// A header and one row per line: <uuid>/<n>.csv (read by Milvus 2.5 and later).
+    Csv,
 }

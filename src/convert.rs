@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use bulkwriter_schema::CollectionSchema;
-use bulkwriter_writer::{BulkWriter, FileType, WriteError, WriterOptions, parse_size};
+use bulkwriter_writer::{BulkWriter, CsvOptions, FileType, WriteError, WriterOptions, parse_size};
 use serde::Serialize;
 
 use crate::cli::{ConvertArgs, InputFormat, OutputFormat};
@@ -38,14 +38,36 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
         let file_type = match args.format {
             OutputFormat::Numpy => FileType::Numpy,
             OutputFormat::Parquet => FileType::Parquet,
+            OutputFormat::Json => FileType::Json,
+            OutputFormat::Jsonl => FileType::Jsonl,
+            OutputFormat::Csv => FileType::Csv,
         };
+        let csv = CsvOptions::new(csv_separator(&args.csv_sep)?, args.csv_null)
+            .map_err(|e| anyhow!("--csv-sep/--csv-null: {e}"))?;
+        if file_type != FileType::Csv && csv != CsvOptions::default() {
+            bail!("--csv-sep and --csv-null apply only to --format csv");
+        }
         Ok(ConvertConfig {
             schema,
             input: args.input,
             input_format,
             output: args.output,
-            options: WriterOptions::new(file_type).with_chunk_size(chunk_size),
+            options: WriterOptions::new(file_type)
+                .with_chunk_size(chunk_size)
+                .with_csv(csv),
         })
+    }
+}
+
+/// The `--csv-sep` value: one character, `tab`, or the two characters `\t`.
+fn csv_separator(text: &str) -> Result<char> {
+    if text.eq_ignore_ascii_case("tab") || text == "\\t" {
+        return Ok('\t');
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => bail!("--csv-sep {text:?}: give exactly one character, or `tab`"),
     }
 }
 
@@ -72,6 +94,8 @@ pub struct Manifest {
     rows: u64,
     segments: usize,
     format: &'static str,
+    /// The `options` of the import request: CSV `sep` and `nullkey` when not the default.
+    import_options: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs the conversion and returns the manifest.
@@ -128,5 +152,6 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
         rows: writer.total_row_count(),
         segments: writer.batch_files().len(),
         format: file_type.name(),
+        import_options: writer.import_options(),
     })
 }

@@ -8,5 +8,6 @@ mod common;
 mod float_repr;
 mod golden_numpy;
 mod golden_parquet;
+mod golden_rows;
 mod probes;
 mod segments;

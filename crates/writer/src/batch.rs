@@ -14,7 +14,7 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType as ArrowType;
 use bulkwriter_schema::rules::{self, RuleError};
-use bulkwriter_schema::{DYNAMIC_FIELD, DataType, FieldSchema};
+use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema};
 use serde_json::{Map, Number, Value};
 
 use crate::column::Column;
@@ -419,4 +419,35 @@ pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, String> {
         return Ok(Value::Object(map));
     }
     Err(format!("Arrow type {} is not supported", array.data_type()))
+}
+
+/// Row `row` of a batch as a JSON object, for file types written row by row. Null cells of
+/// columns that match no field are left out, as the column path leaves them out of `$meta`;
+/// a `$meta` column given as JSON text is parsed.
+pub(crate) fn row_object(
+    schema: &CollectionSchema,
+    batch: &RecordBatch,
+    row: usize,
+) -> Result<Value, BatchError> {
+    let mut object = Map::new();
+    for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let name = field.name();
+        let in_schema =
+            schema.field(name).is_some() || schema.struct_fields.iter().any(|s| &s.name == name);
+        if array.is_null(row) && !in_schema {
+            continue;
+        }
+        let mut value = to_json(array.as_ref(), row).map_err(|message| BatchError::Column {
+            field: name.clone(),
+            message,
+        })?;
+        if name == DYNAMIC_FIELD
+            && let Value::String(text) = &value
+            && let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(text)
+        {
+            value = parsed;
+        }
+        object.insert(name.clone(), value);
+    }
+    Ok(Value::Object(object))
 }

@@ -42,6 +42,11 @@ pub(crate) fn encode_segment(
                 .map_err(|message| WriteError::Encode { segment, message })?
                 .into(),
         }]),
+        // Row files are streamed as rows arrive (see `rowtext`), never buffered as columns.
+        FileType::Json | FileType::Jsonl | FileType::Csv => Err(WriteError::Encode {
+            segment,
+            message: format!("{} segments are not column buffers", buffer.file_type),
+        }),
     }
 }
 

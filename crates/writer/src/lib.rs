@@ -20,9 +20,11 @@ mod error;
 pub mod npy;
 mod options;
 pub mod pyjson;
+mod row;
+mod rowtext;
 mod segment;
 mod writer;
 
 pub use error::{Result, WriteError};
-pub use options::{DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};
+pub use options::{CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};
 pub use writer::{BulkWriter, LocalBulkWriter};

@@ -1,5 +1,6 @@
 //! Writer settings.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -10,15 +11,39 @@ pub enum FileType {
     Numpy,
     /// `<data_path>/<n>.parquet`.
     Parquet,
+    /// `<data_path>/<n>.json`: one `{"rows": [...]}` document, indented as pymilvus writes it.
+    Json,
+    /// `<data_path>/<n>.jsonl`: one row object per line (Milvus 2.6.5 and later read it).
+    Jsonl,
+    /// `<data_path>/<n>.csv`: a header and one row per line; see [`CsvOptions`].
+    Csv,
 }
 
 impl FileType {
+    /// Every file type, in the order `--help` lists them.
+    pub const ALL: [FileType; 5] = [
+        FileType::Numpy,
+        FileType::Parquet,
+        FileType::Json,
+        FileType::Jsonl,
+        FileType::Csv,
+    ];
+
     /// The name used on the command line and in the manifest.
     pub fn name(self) -> &'static str {
         match self {
             FileType::Numpy => "numpy",
             FileType::Parquet => "parquet",
+            FileType::Json => "json",
+            FileType::Jsonl => "jsonl",
+            FileType::Csv => "csv",
         }
+    }
+
+    /// Whether files of this type hold rows as text (JSON, JSONL, CSV), written row by row
+    /// as they arrive rather than buffered column by column.
+    pub fn is_row_text(self) -> bool {
+        matches!(self, FileType::Json | FileType::Jsonl | FileType::Csv)
     }
 }
 
@@ -35,8 +60,11 @@ impl FromStr for FileType {
         match s.to_ascii_lowercase().as_str() {
             "numpy" | "npy" => Ok(FileType::Numpy),
             "parquet" => Ok(FileType::Parquet),
+            "json" => Ok(FileType::Json),
+            "jsonl" | "ndjson" => Ok(FileType::Jsonl),
+            "csv" => Ok(FileType::Csv),
             other => Err(format!(
-                "unknown file type \"{other}\": use numpy or parquet"
+                "unknown file type \"{other}\": use numpy, parquet, json, jsonl or csv"
             )),
         }
     }
@@ -45,6 +73,70 @@ impl FromStr for FileType {
 /// pymilvus `LocalBulkWriter`'s default chunk size, 128 MiB.
 pub const DEFAULT_CHUNK_SIZE: u64 = 128 * 1024 * 1024;
 
+/// The separator and null marker of CSV files. Milvus reads them only if the import request
+/// carries the same values (see [`CsvOptions::import_options`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvOptions {
+    separator: char,
+    null_key: String,
+}
+
+impl Default for CsvOptions {
+    /// pymilvus's and Milvus's defaults: `,` and the empty string.
+    fn default() -> Self {
+        CsvOptions {
+            separator: ',',
+            null_key: String::new(),
+        }
+    }
+}
+
+impl CsvOptions {
+    /// A separator and null marker. The separator is one character that Milvus's CSV reader
+    /// accepts: not `"`, a line break, NUL or U+FFFD. The null marker may not contain a line
+    /// break (Milvus compares whole cells against it).
+    pub fn new(separator: char, null_key: impl Into<String>) -> Result<Self, String> {
+        if matches!(separator, '"' | '\n' | '\r' | '\0' | '\u{FFFD}') {
+            return Err(format!(
+                "{separator:?} cannot be a CSV separator: Milvus rejects '\"', line breaks, NUL and U+FFFD"
+            ));
+        }
+        let null_key = null_key.into();
+        if null_key.contains(['\n', '\r']) {
+            return Err(format!(
+                "the CSV null marker {null_key:?} contains a line break"
+            ));
+        }
+        Ok(CsvOptions {
+            separator,
+            null_key,
+        })
+    }
+
+    /// The separator.
+    pub fn separator(&self) -> char {
+        self.separator
+    }
+
+    /// The text of a null cell.
+    pub fn null_key(&self) -> &str {
+        &self.null_key
+    }
+
+    /// The `options` a Milvus import request needs to read these files: `sep` and `nullkey`
+    /// when they differ from Milvus's defaults, nothing otherwise.
+    pub fn import_options(&self) -> BTreeMap<String, String> {
+        let mut options = BTreeMap::new();
+        if self.separator != ',' {
+            options.insert("sep".to_string(), self.separator.to_string());
+        }
+        if !self.null_key.is_empty() {
+            options.insert("nullkey".to_string(), self.null_key.clone());
+        }
+        options
+    }
+}
+
 /// How a writer cuts and encodes segments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriterOptions {
@@ -52,6 +144,8 @@ pub struct WriterOptions {
     pub file_type: FileType,
     /// A segment is closed after the row that takes its encoded size past this many bytes.
     pub chunk_size: u64,
+    /// Separator and null marker, for CSV files.
+    pub csv: CsvOptions,
 }
 
 impl WriterOptions {
@@ -60,6 +154,7 @@ impl WriterOptions {
         WriterOptions {
             file_type,
             chunk_size: DEFAULT_CHUNK_SIZE,
+            csv: CsvOptions::default(),
         }
     }
 
@@ -67,6 +162,20 @@ impl WriterOptions {
     pub fn with_chunk_size(mut self, chunk_size: u64) -> Self {
         self.chunk_size = chunk_size;
         self
+    }
+
+    /// Sets the CSV separator and null marker.
+    pub fn with_csv(mut self, csv: CsvOptions) -> Self {
+        self.csv = csv;
+        self
+    }
+
+    /// The `options` the import request for these files needs (CSV `sep`/`nullkey`).
+    pub fn import_options(&self) -> BTreeMap<String, String> {
+        match self.file_type {
+            FileType::Csv => self.csv.import_options(),
+            _ => BTreeMap::new(),
+        }
     }
 }
 

@@ -55,6 +55,44 @@ pub fn write_value(out: &mut String, value: &Value) {
     }
 }
 
+/// Appends `json.dumps(value, indent=2)` as it appears `level` levels deep: every list item
+/// and object member on its own line, indented two spaces a level; `[]` and `{}` when empty.
+pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
+    let newline = |out: &mut String, level: usize| {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', 2 * level));
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_value_indented(out, item, level + 1);
+            }
+            newline(out, level);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, level + 1);
+                write_str(out, key);
+                out.push_str(": ");
+                write_value_indented(out, item, level + 1);
+            }
+            newline(out, level);
+            out.push('}');
+        }
+        other => write_value(out, other),
+    }
+}
+
 /// A JSON string literal with `ensure_ascii=True` escaping.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -83,150 +121,153 @@ pub fn write_str(out: &mut String, s: &str) {
 /// decimal exponent is in [-4, 16), otherwise as `d.ddde±XX`; integral values keep `.0`.
 /// Non-finite values are spelled as `json.dumps` spells them (`NaN`, `Infinity`).
 pub fn write_float(out: &mut String, v: f64) {
+    if !v.is_finite() {
+        out.push_str(non_finite(v));
+        return;
+    }
+    let mut buffer = zmij::Buffer::new();
+    let digits = Digits::parse(buffer.format_finite(v));
+    digits.write(out, (-4..16).contains(&digits.exp));
+}
+
+/// numpy's `str(np.float32(v))`, which pandas writes for FLOAT columns of a CSV file: the
+/// shortest digits that round-trip through float32, in fixed notation when
+/// `1e-4 <= |v| < 1e16` (compared as doubles, so float32 `0.0001`, just below 1e-4, is
+/// `1e-04`) and otherwise scientific.
+pub fn write_float32(out: &mut String, v: f32) {
+    if !v.is_finite() {
+        out.push_str(match (v.is_nan(), v > 0.0) {
+            (true, _) => "nan",
+            (false, true) => "inf",
+            (false, false) => "-inf",
+        });
+        return;
+    }
+    let mut buffer = zmij::Buffer::new();
+    let digits = Digits::parse(buffer.format_finite(v));
+    let magnitude = (v as f64).abs();
+    digits.write(out, magnitude == 0.0 || (1e-4..1e16).contains(&magnitude));
+}
+
+fn non_finite(v: f64) -> &'static str {
     if v.is_nan() {
-        out.push_str("NaN");
-        return;
+        "NaN"
+    } else if v > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
     }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-        return;
-    }
-    if v.is_sign_negative() {
-        out.push('-');
-    }
-    let (digits, exp) = shortest_digits(v.abs());
-    // Python's rule on the position of the decimal point, decpt = exp + 1.
-    let decpt = exp + 1;
-    if (-3..=16).contains(&decpt) {
-        if decpt <= 0 {
-            out.push_str("0.");
-            out.extend(std::iter::repeat_n('0', (-decpt) as usize));
-            out.push_str(&digits);
-        } else {
-            let decpt = decpt as usize;
-            if digits.len() <= decpt {
-                out.push_str(&digits);
-                out.extend(std::iter::repeat_n('0', decpt - digits.len()));
-                out.push_str(".0");
-            } else {
-                out.push_str(&digits[..decpt]);
-                out.push('.');
-                out.push_str(&digits[decpt..]);
+}
+
+/// A finite float as its shortest round-trip decimal digits (no leading or trailing zeros,
+/// except a lone `0`) and the decimal exponent of the first digit.
+///
+/// The digits come from [`zmij`] (Schubfach), which picks, among the shortest strings that
+/// round-trip, the one nearest the exact value and settles exact ties to the even digit, as
+/// Python's `repr` (David Gay's dtoa) and numpy's Dragon4 do; only the layout differs, and
+/// that is redone here from the digits.
+struct Digits {
+    negative: bool,
+    digits: [u8; 24],
+    len: usize,
+    exp: i32,
+}
+
+impl Digits {
+    /// Reads zmij's output, which is either fixed (`-123.45`, `0.00012`) or scientific
+    /// (`1.2345e+19`, `1e-7`).
+    fn parse(text: &str) -> Digits {
+        let bytes = text.as_bytes();
+        let negative = bytes.first() == Some(&b'-');
+        let body = &bytes[negative as usize..];
+        let (mantissa, exp_part) = match body.iter().position(|b| *b == b'e') {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        let mut out = Digits {
+            negative,
+            digits: [0; 24],
+            len: 0,
+            exp: 0,
+        };
+        // Position of the decimal point relative to the mantissa's first character.
+        let point = mantissa
+            .iter()
+            .position(|b| *b == b'.')
+            .unwrap_or(mantissa.len()) as i32;
+        let mut first_digit: Option<i32> = None;
+        let mut seen = 0i32;
+        for &b in mantissa {
+            if b == b'.' {
+                continue;
+            }
+            seen += 1;
+            if first_digit.is_none() {
+                if b == b'0' {
+                    continue;
+                }
+                first_digit = Some(seen - 1);
+            }
+            if out.len < out.digits.len() {
+                out.digits[out.len] = b;
+                out.len += 1;
             }
         }
-    } else {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
+        while out.len > 1 && out.digits[out.len - 1] == b'0' {
+            out.len -= 1;
         }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    }
-}
-
-/// Splits Rust's `{:e}` output ("1.2345e-7") into its digits and decimal exponent.
-fn split_scientific(sci: &str) -> (String, i32) {
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let digits = mantissa.chars().filter(|c| *c != '.').collect();
-    (digits, exp.parse().unwrap_or(0))
-}
-
-/// The shortest digits that round-trip to `v` (non-negative, finite), and the decimal
-/// exponent of the first digit, chosen as Python's `repr` chooses them.
-///
-/// Rust's `{:e}` gives the shortest round-trip digits, but when the exact value lies exactly
-/// halfway between two shortest candidates it rounds up, while Python (David Gay's dtoa)
-/// rounds half to even: 1394865425023536.25 is `...536.2` in Python. That tie is detected
-/// from the exact decimal expansion and settled Python's way.
-fn shortest_digits(v: f64) -> (String, i32) {
-    let (digits, exp) = split_scientific(&format!("{v:e}"));
-    if !tie_possible(v) {
-        return (digits, exp);
-    }
-    let n = digits.len();
-    // n + 1 correctly rounded digits: a tie needs a 5 right after the n-th digit.
-    let (near, _) = split_scientific(&format!("{v:.n$e}"));
-    if near.as_bytes().get(n) != Some(&b'5') {
-        return (digits, exp);
-    }
-    // A double's exact expansion has at most 767 significant digits.
-    let (exact, exact_exp) = split_scientific(&format!("{v:.800e}"));
-    if exact.len() <= n || exact.as_bytes()[n] != b'5' || exact[n + 1..].bytes().any(|d| d != b'0')
-    {
-        return (digits, exp);
-    }
-    let lower = exact[..n].to_string();
-    let mut candidates = vec![(lower.clone(), exact_exp)];
-    if let Some(upper) = increment(&lower) {
-        let carried = upper.len() > n;
-        let upper = if carried {
-            upper[..n].to_string()
-        } else {
-            upper
+        let Some(first) = first_digit else {
+            out.digits[0] = b'0';
+            out.len = 1;
+            return out;
         };
-        candidates.push((upper, exact_exp + carried as i32));
+        let exp10: i32 = exp_part
+            .and_then(|e| std::str::from_utf8(e).ok())
+            .and_then(|e| e.trim_start_matches('+').parse().ok())
+            .unwrap_or(0);
+        out.exp = point - 1 - first + exp10;
+        out
     }
-    let round_trips =
-        |(d, e): &(String, i32)| format!("{}.{}e{}", &d[..1], &d[1..], e).parse::<f64>() == Ok(v);
-    let even = |(d, _): &(String, i32)| {
-        d.bytes()
-            .last()
-            .is_some_and(|b| (b - b'0').is_multiple_of(2))
-    };
-    candidates
-        .iter()
-        .filter(|c| round_trips(c))
-        .find(|c| even(c))
-        .map(|(d, e)| (d.trim_end_matches('0').to_string(), *e))
-        .unwrap_or((digits, exp))
-}
 
-/// Whether `v` (finite, non-negative) could lie exactly halfway between two shortest
-/// candidates, which needs an exact decimal expansion of at most 18 significant digits. Ruling
-/// it out from the bits spares almost every value the extra formatting `shortest_digits` does
-/// to settle a tie.
-fn tie_possible(v: f64) -> bool {
-    let bits = v.to_bits();
-    let biased = ((bits >> 52) & 0x7ff) as i32;
-    let fraction = bits & ((1u64 << 52) - 1);
-    let (mut mantissa, mut exp2) = if biased == 0 {
-        (fraction, -1074)
-    } else {
-        (fraction | (1u64 << 52), biased - 1075)
-    };
-    if mantissa == 0 {
-        return false;
-    }
-    let zeros = mantissa.trailing_zeros();
-    mantissa >>= zeros;
-    exp2 += zeros as i32;
-    if exp2 >= 0 {
-        // Integers below 2^53 are all representable, so their shortest form is exact.
-        return v >= 9_007_199_254_740_992.0;
-    }
-    // v = mantissa / 2^k = mantissa * 5^k / 10^k: the exact significant digits are those of
-    // mantissa * 5^k, with mantissa odd.
-    let k = (-exp2) as u32;
-    k <= 26
-        && 5u128
-            .pow(k)
-            .checked_mul(mantissa as u128)
-            .is_some_and(|x| x < 10u128.pow(18))
-}
-
-/// Adds one to a decimal digit string ("129" → "130", "99" → "100").
-fn increment(digits: &str) -> Option<String> {
-    let mut bytes = digits.as_bytes().to_vec();
-    for i in (0..bytes.len()).rev() {
-        if bytes[i] == b'9' {
-            bytes[i] = b'0';
+    /// Writes the digits in fixed notation (`123.45`, `0.001`, `100.0`) or scientific
+    /// notation with at least two exponent digits (`1e-07`, `1.5e+300`).
+    fn write(&self, out: &mut String, fixed: bool) {
+        let digits = std::str::from_utf8(&self.digits[..self.len]).unwrap_or("0");
+        if self.negative {
+            out.push('-');
+        }
+        if fixed {
+            let decpt = self.exp + 1;
+            if decpt <= 0 {
+                out.push_str("0.");
+                out.extend(std::iter::repeat_n('0', (-decpt) as usize));
+                out.push_str(digits);
+            } else {
+                let decpt = decpt as usize;
+                if digits.len() <= decpt {
+                    out.push_str(digits);
+                    out.extend(std::iter::repeat_n('0', decpt - digits.len()));
+                    out.push_str(".0");
+                } else {
+                    out.push_str(&digits[..decpt]);
+                    out.push('.');
+                    out.push_str(&digits[decpt..]);
+                }
+            }
         } else {
-            bytes[i] += 1;
-            return String::from_utf8(bytes).ok();
+            out.push_str(&digits[..1]);
+            if digits.len() > 1 {
+                out.push('.');
+                out.push_str(&digits[1..]);
+            }
+            let _ = write!(
+                out,
+                "e{}{:02}",
+                if self.exp < 0 { '-' } else { '+' },
+                self.exp.abs()
+            );
         }
     }
-    bytes.insert(0, b'1');
-    String::from_utf8(bytes).ok()
 }
 
 /// [`write_float`] into a new string.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use crate::column::{Column, ColumnData, OffsetOverflow};
 use crate::options::FileType;
 use crate::pyjson;
+use crate::row::{FieldError, dynamic_meta, row_object, struct_value};
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy)]
@@ -22,22 +23,6 @@ pub(crate) enum ColumnSpec {
     Struct(usize),
     /// The dynamic field.
     Meta,
-}
-
-/// A validation failure of one field of one row.
-#[derive(Debug)]
-pub(crate) struct FieldError {
-    pub field: String,
-    pub error: RuleError,
-}
-
-impl FieldError {
-    fn new(field: &str, error: RuleError) -> Self {
-        FieldError {
-            field: field.to_string(),
-            error,
-        }
-    }
 }
 
 impl From<OffsetOverflow> for RuleError {
@@ -123,12 +108,7 @@ impl SegmentBuffer {
         row: &Value,
         dropped: &mut BTreeSet<String>,
     ) -> Result<(), FieldError> {
-        let Some(row) = row.as_object() else {
-            return Err(FieldError::new(
-                "",
-                RuleError("The input row must be a dict object".into()),
-            ));
-        };
+        let row = row_object(row)?;
         let result = self.append_fields(row, dropped);
         match result {
             Ok(()) => {
@@ -192,44 +172,10 @@ impl SegmentBuffer {
         for st in &schema.struct_fields {
             let column = &mut self.columns[col];
             col += 1;
-            let value = row.get(&st.name).filter(|v| !v.is_null()).ok_or_else(|| {
-                FieldError::new(
-                    &st.name,
-                    RuleError(format!("The struct field '{}' is missed", st.name)),
-                )
-            })?;
+            let value = struct_value(st, row)?;
             append_struct(column, st, value).map_err(|e| FieldError::new(&st.name, e))?;
         }
-
-        // Dynamic keys, merged in row order as pymilvus does (a later key wins).
-        let mut meta = Map::new();
-        for (key, value) in row {
-            if key == DYNAMIC_FIELD {
-                let Value::Object(inner) = value else {
-                    return Err(FieldError::new(
-                        DYNAMIC_FIELD,
-                        RuleError(format!(
-                            "Dynamic field '$meta' value should be JSON format: expected an object, got {}",
-                            rules::preview(value)
-                        )),
-                    ));
-                };
-                if schema.enable_dynamic_field {
-                    meta.extend(inner.iter().map(|(k, v)| (k.clone(), v.clone())));
-                } else {
-                    dropped.insert(key.clone());
-                }
-            } else if schema.field(key).is_none()
-                && !schema.struct_fields.iter().any(|s| &s.name == key)
-            {
-                if schema.enable_dynamic_field {
-                    meta.insert(key.clone(), value.clone());
-                } else {
-                    dropped.insert(key.clone());
-                }
-            }
-        }
-        if schema.enable_dynamic_field {
+        if let Some(meta) = dynamic_meta(&schema, row, dropped)? {
             self.columns[col]
                 .push_str(&pyjson::dumps(&Value::Object(meta)))
                 .map_err(|e| FieldError::new(DYNAMIC_FIELD, e.into()))?;

@@ -12,20 +12,36 @@ use serde_json::Value;
 use crate::encode::encode_segment;
 use crate::error::{Result, WriteError};
 use crate::options::{FileType, WriterOptions};
+use crate::row::FieldError;
+use crate::rowtext::RowFile;
 use crate::segment::SegmentBuffer;
+
+/// The open segment: column buffers (NumPy, Parquet), or a row file being streamed (JSON,
+/// JSONL, CSV).
+#[derive(Debug)]
+enum Segment {
+    Columns(SegmentBuffer),
+    Rows(RowFile),
+}
 
 /// Writes rows of one collection into import files, one segment at a time.
 ///
 /// Rows are validated as they are appended; a segment is closed after the row that takes its
-/// encoded size past the chunk size, encoded, and stored through the [`SegmentSink`]. Every
-/// error, including one from storing a segment, is returned by the call that caused it:
-/// nothing is lost in a background thread.
+/// encoded size past the chunk size, encoded, and stored through the [`SegmentSink`]. NumPy
+/// and Parquet segments are buffered column by column and encoded when closed; JSON, JSONL
+/// and CSV rows are encoded as they arrive and streamed into the segment's file, which
+/// appears under its name only when the segment is closed. Every error, including one from
+/// storing a segment, is returned by the call that caused it: nothing is lost in a
+/// background thread.
 #[derive(Debug)]
 pub struct BulkWriter {
     options: WriterOptions,
     sink: SegmentSink,
     uuid: String,
-    buffer: SegmentBuffer,
+    schema: Arc<CollectionSchema>,
+    segment: Segment,
+    /// The current row's text (row files), reused between rows.
+    row_text: String,
     /// Incremented by every flush, even of an empty buffer, as pymilvus numbers segments.
     flush_count: u64,
     batch_files: Vec<Vec<String>>,
@@ -58,7 +74,9 @@ impl BulkWriter {
         check_file_type(&schema, options.file_type)?;
         let schema = Arc::new(schema);
         Ok(BulkWriter {
-            buffer: SegmentBuffer::new(Arc::clone(&schema), options.file_type),
+            segment: new_segment(&schema, &options),
+            schema,
+            row_text: String::new(),
             options,
             sink,
             uuid: uuid::Uuid::new_v4().to_string(),
@@ -88,17 +106,30 @@ impl BulkWriter {
 
     /// Rows accepted so far (buffered or stored).
     pub fn total_row_count(&self) -> u64 {
-        self.rows_written + self.buffer.rows as u64
+        self.rows_written + self.buffer_row_count() as u64
     }
 
     /// Rows in the open segment.
     pub fn buffer_row_count(&self) -> usize {
-        self.buffer.rows
+        match &self.segment {
+            Segment::Columns(buffer) => buffer.rows,
+            Segment::Rows(file) => file.rows(),
+        }
     }
 
-    /// Encoded bytes of the open segment.
+    /// Encoded bytes of the open segment (exact for row files, which are written as rows
+    /// arrive; an estimate from the column buffers for NumPy and Parquet).
     pub fn buffer_size(&self) -> usize {
-        self.buffer.encoded_size()
+        match &self.segment {
+            Segment::Columns(buffer) => buffer.encoded_size(),
+            Segment::Rows(file) => file.size() as usize,
+        }
+    }
+
+    /// The `options` the import request for this writer's files needs: the CSV `sep` and
+    /// `nullkey` when they differ from Milvus's defaults.
+    pub fn import_options(&self) -> std::collections::BTreeMap<String, String> {
+        self.options.import_options()
     }
 
     /// The options in force.
@@ -115,38 +146,66 @@ impl BulkWriter {
     /// written and the error names its position (counting from 1) and field.
     pub fn append_row(&mut self, row: &Value) -> Result<()> {
         self.rows_seen += 1;
-        self.buffer
-            .append_row(row, &mut self.dropped_keys)
-            .map_err(|e| WriteError::Row {
-                row: self.rows_seen,
-                field: e.field,
-                message: e.error.0,
-            })?;
+        let row_error = |row: u64, e: FieldError| WriteError::Row {
+            row,
+            field: e.field,
+            message: e.error.0,
+        };
+        match &mut self.segment {
+            Segment::Columns(buffer) => buffer
+                .append_row(row, &mut self.dropped_keys)
+                .map_err(|e| row_error(self.rows_seen, e))?,
+            Segment::Rows(file) => {
+                file.encode_row(row, &mut self.dropped_keys, &mut self.row_text)
+                    .map_err(|e| row_error(self.rows_seen, e))?;
+                let text = std::mem::take(&mut self.row_text);
+                let written = self.write_row_text(&text);
+                self.row_text = text;
+                written?;
+            }
+        }
         self.flush_if_full()
+    }
+
+    /// Appends one encoded row to the open row file.
+    fn write_row_text(&mut self, text: &str) -> Result<()> {
+        let segment = self.flush_count + 1;
+        let Segment::Rows(file) = &mut self.segment else {
+            return Ok(());
+        };
+        let path = format!("{}/{segment}.{}", self.uuid, file.extension());
+        file.write_row(&self.sink, &path, text)
+            .map_err(|source| WriteError::Sink { segment, source })
     }
 
     /// Validates and appends the rows of an Arrow batch, column by column. Columns are
     /// matched to fields by name; on error no row of the batch is kept and the error names the
     /// row (counting all rows appended so far, from 1) and the field.
     pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if let Segment::Rows(_) = self.segment {
+            return self.append_batch_rows(batch);
+        }
         let mut offset = 0;
         while offset < batch.num_rows() {
             // Append in slices small enough that the slice that fills the segment is found
             // row by row, so segments end at the same row as with append_row.
-            let size = self.buffer.encoded_size();
+            let size = self.buffer_size();
+            let rows = self.buffer_row_count();
             let remaining = self.options.chunk_size.saturating_sub(size as u64);
-            let per_row = (size / self.buffer.rows.max(1)).max(1) as u64;
-            let guess = if self.buffer.rows == 0 {
+            let per_row = (size / rows.max(1)).max(1) as u64;
+            let guess = if rows == 0 {
                 1
             } else {
                 remaining / per_row / 2
             };
             let len = (guess.clamp(1, 4096) as usize).min(batch.num_rows() - offset);
-            let before = self.buffer.rows;
+            let before = rows;
             self.append_slice(&batch.slice(offset, len))?;
-            if len > 1 && self.buffer.encoded_size() as u64 > self.options.chunk_size {
+            if len > 1 && self.buffer_size() as u64 > self.options.chunk_size {
                 // Overshot: take the slice back and add it one row at a time.
-                self.buffer.truncate(before);
+                if let Segment::Columns(buffer) = &mut self.segment {
+                    buffer.truncate(before);
+                }
                 self.rows_seen -= len as u64;
                 for i in 0..len {
                     self.append_slice(&batch.slice(offset + i, 1))?;
@@ -163,26 +222,45 @@ impl BulkWriter {
     fn append_slice(&mut self, slice: &RecordBatch) -> Result<()> {
         let first = self.rows_seen;
         self.rows_seen += slice.num_rows() as u64;
-        crate::batch::append_batch(&mut self.buffer, slice, &mut self.dropped_keys).map_err(|e| {
-            match e {
-                crate::batch::BatchError::Row {
-                    row,
-                    field,
-                    message,
-                } => WriteError::Row {
+        let Segment::Columns(buffer) = &mut self.segment else {
+            return Ok(());
+        };
+        crate::batch::append_batch(buffer, slice, &mut self.dropped_keys)
+            .map_err(|e| batch_error(first, e))
+    }
+
+    /// Row files take a batch row by row; every row is checked and encoded before the first
+    /// is written, so a bad row leaves none of the batch behind.
+    fn append_batch_rows(&mut self, batch: &RecordBatch) -> Result<()> {
+        let Segment::Rows(file) = &mut self.segment else {
+            return Ok(());
+        };
+        let first = self.rows_seen;
+        let mut texts = Vec::with_capacity(batch.num_rows());
+        let mut dropped = BTreeSet::new();
+        for row in 0..batch.num_rows() {
+            let object = crate::batch::row_object(&self.schema, batch, row)
+                .map_err(|e| batch_error(first, e))?;
+            let mut text = String::new();
+            file.encode_row(&object, &mut dropped, &mut text)
+                .map_err(|e| WriteError::Row {
                     row: first + row as u64 + 1,
-                    field,
-                    message,
-                },
-                crate::batch::BatchError::Column { field, message } => {
-                    WriteError::Column { field, message }
-                }
-            }
-        })
+                    field: e.field,
+                    message: e.error.0,
+                })?;
+            texts.push(text);
+        }
+        self.dropped_keys.extend(dropped);
+        for text in texts {
+            self.rows_seen += 1;
+            self.write_row_text(&text)?;
+            self.flush_if_full()?;
+        }
+        Ok(())
     }
 
     fn flush_if_full(&mut self) -> Result<()> {
-        if self.buffer.encoded_size() as u64 > self.options.chunk_size {
+        if self.buffer_size() as u64 > self.options.chunk_size {
             self.commit()?;
         }
         Ok(())
@@ -193,18 +271,51 @@ impl BulkWriter {
     pub fn commit(&mut self) -> Result<()> {
         self.flush_count += 1;
         let segment = self.flush_count;
-        if self.buffer.rows == 0 {
+        let rows = self.buffer_row_count();
+        if rows == 0 {
             return Ok(());
         }
-        let files = encode_segment(&self.buffer, &self.uuid, segment)?;
-        let paths = self
-            .sink
-            .put_segment(files)
-            .map_err(|source| WriteError::Sink { segment, source })?;
-        self.rows_written += self.buffer.rows as u64;
+        let sink_error = |source| WriteError::Sink { segment, source };
+        let paths = match &mut self.segment {
+            Segment::Columns(buffer) => {
+                let files = encode_segment(buffer, &self.uuid, segment)?;
+                self.sink.put_segment(files).map_err(sink_error)?
+            }
+            Segment::Rows(file) => file.finish().map_err(sink_error)?.into_iter().collect(),
+        };
+        self.rows_written += rows as u64;
         self.batch_files.push(paths);
-        self.buffer = SegmentBuffer::new(Arc::clone(&self.buffer.schema), self.options.file_type);
+        self.segment = new_segment(&self.schema, &self.options);
         Ok(())
+    }
+}
+
+fn new_segment(schema: &Arc<CollectionSchema>, options: &WriterOptions) -> Segment {
+    if options.file_type.is_row_text() {
+        Segment::Rows(RowFile::new(
+            Arc::clone(schema),
+            options.file_type,
+            options.csv.clone(),
+        ))
+    } else {
+        Segment::Columns(SegmentBuffer::new(Arc::clone(schema), options.file_type))
+    }
+}
+
+fn batch_error(first: u64, e: crate::batch::BatchError) -> WriteError {
+    match e {
+        crate::batch::BatchError::Row {
+            row,
+            field,
+            message,
+        } => WriteError::Row {
+            row: first + row as u64 + 1,
+            field,
+            message,
+        },
+        crate::batch::BatchError::Column { field, message } => {
+            WriteError::Column { field, message }
+        }
     }
 }
 

@@ -1,0 +1,83 @@
+//! What every file type does with a row besides checking its field values: the error that
+//! names the field, the struct-field presence rule and the dynamic-field (`$meta`) merge.
+
+use std::collections::BTreeSet;
+
+use bulkwriter_schema::rules::{self, RuleError};
+use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, StructFieldSchema};
+use serde_json::{Map, Value};
+
+/// A validation failure of one field of one row.
+#[derive(Debug)]
+pub(crate) struct FieldError {
+    pub field: String,
+    pub error: RuleError,
+}
+
+impl FieldError {
+    pub fn new(field: &str, error: RuleError) -> Self {
+        FieldError {
+            field: field.to_string(),
+            error,
+        }
+    }
+}
+
+/// The row as an object, or the error pymilvus gives for anything else.
+pub(crate) fn row_object(row: &Value) -> Result<&Map<String, Value>, FieldError> {
+    row.as_object()
+        .ok_or_else(|| FieldError::new("", RuleError("The input row must be a dict object".into())))
+}
+
+/// The value of an array-of-struct field, which every row must have.
+pub(crate) fn struct_value<'a>(
+    field: &StructFieldSchema,
+    row: &'a Map<String, Value>,
+) -> Result<&'a Value, FieldError> {
+    row.get(&field.name)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| {
+            FieldError::new(
+                &field.name,
+                RuleError(format!("The struct field '{}' is missed", field.name)),
+            )
+        })
+}
+
+/// The `$meta` object of a row: keys that match no field, and the members of a `$meta` key,
+/// merged in row order as pymilvus does (a later key wins). `None` when the dynamic field is
+/// off; those keys are then added to `dropped`.
+pub(crate) fn dynamic_meta(
+    schema: &CollectionSchema,
+    row: &Map<String, Value>,
+    dropped: &mut BTreeSet<String>,
+) -> Result<Option<Map<String, Value>>, FieldError> {
+    let mut meta = Map::new();
+    for (key, value) in row {
+        if key == DYNAMIC_FIELD {
+            let Value::Object(inner) = value else {
+                return Err(FieldError::new(
+                    DYNAMIC_FIELD,
+                    RuleError(format!(
+                        "Dynamic field '$meta' value should be JSON format: expected an object, got {}",
+                        rules::preview(value)
+                    )),
+                ));
+            };
+            if schema.enable_dynamic_field {
+                meta.extend(inner.iter().map(|(k, v)| (k.clone(), v.clone())));
+            } else {
+                dropped.insert(key.clone());
+            }
+        } else if schema.field(key).is_none()
+            && !schema.struct_fields.iter().any(|s| &s.name == key)
+        {
+            if schema.enable_dynamic_field {
+                meta.insert(key.clone(), value.clone());
+            } else {
+                dropped.insert(key.clone());
+            }
+        }
+    }
+    Ok(schema.enable_dynamic_field.then_some(meta))
+}

@@ -1,0 +1,492 @@
+//! Row files — JSON, JSONL and CSV — encoded one row at a time as rows arrive and streamed to
+//! the sink, so a segment is never held in memory as one string and its size is known exactly.
+//!
+//! Each value is checked by the same rules as for NumPy and Parquet, then written the way
+//! pymilvus writes it: as given (a FLOAT stays the double it was given as; a float vector
+//! keeps its digits), except where pymilvus normalises (binary vectors given as bits become
+//! bytes, a JSON field given as JSON text is parsed, a FLOAT default is its float32 value).
+//!
+//! Where pymilvus writes what Milvus cannot read back faithfully, we differ on purpose:
+//! - JSON/JSONL: a JSON field whose value is not an object is written as a JSON string
+//!   holding its text (`"[1, 2]"`), because Milvus's JSON reader rejects a bare list;
+//! - CSV: a value whose cell would read back as null (it equals the null marker, in a
+//!   nullable or default-valued field), or a string holding `\r\n` (Go's CSV reader turns it
+//!   into `\n`), is refused with an error instead of being silently changed.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::sync::Arc;
+
+use bulkwriter_schema::rules::{self, Resolved, RuleError};
+use bulkwriter_schema::{
+    CollectionSchema, DYNAMIC_FIELD, DataType, DefaultValue, FieldSchema, StructFieldSchema,
+};
+use bulkwriter_sink::{FileUpload, SegmentSink, SinkError};
+use serde_json::{Map, Value};
+
+use crate::options::{CsvOptions, FileType};
+use crate::pyjson;
+use crate::row::{FieldError, dynamic_meta, row_object, struct_value};
+
+/// One field's value, checked and ready to print.
+enum Cell<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// A FLOAT or DOUBLE, as the JSON number it was given as.
+    Number(Cow<'a, Value>),
+    Str(&'a str),
+    /// The value of a JSON field.
+    Json(Cow<'a, Value>),
+    /// Vectors, arrays, sparse vectors, structs and `$meta`: JSON in every row format.
+    Nested(Cow<'a, Value>),
+}
+
+impl Cell<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Bool(b) => Value::Bool(b),
+            Cell::Int(i) => Value::from(i),
+            Cell::Str(s) => Value::String(s.to_string()),
+            Cell::Number(v) | Cell::Json(v) | Cell::Nested(v) => v.into_owned(),
+        }
+    }
+}
+
+/// Reused buffers for checking vectors without allocating per row.
+#[derive(Default)]
+struct Scratch {
+    floats: Vec<f32>,
+    bytes: Vec<u8>,
+    int8s: Vec<i8>,
+}
+
+/// The open segment of a row-file writer.
+pub(crate) struct RowFile {
+    schema: Arc<CollectionSchema>,
+    file_type: FileType,
+    csv: CsvOptions,
+    /// The file being written; opened with the segment's first row.
+    upload: Option<FileUpload>,
+    rows: usize,
+    scratch: Scratch,
+    /// The CSV cell being built, before quoting.
+    cell: String,
+    /// Columns per row (a lone empty CSV cell must be quoted).
+    column_count: usize,
+}
+
+impl std::fmt::Debug for RowFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowFile")
+            .field("file_type", &self.file_type)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl RowFile {
+    pub fn new(schema: Arc<CollectionSchema>, file_type: FileType, csv: CsvOptions) -> RowFile {
+        let mut file = RowFile {
+            schema,
+            file_type,
+            csv,
+            upload: None,
+            rows: 0,
+            scratch: Scratch::default(),
+            cell: String::new(),
+            column_count: 0,
+        };
+        file.column_count = file.column_names().len();
+        file
+    }
+
+    /// Rows written to the open segment.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Bytes of the open segment so far.
+    pub fn size(&self) -> u64 {
+        self.upload.as_ref().map_or(0, FileUpload::bytes_written)
+    }
+
+    /// The file name extension.
+    pub fn extension(&self) -> &'static str {
+        self.file_type.name()
+    }
+
+    /// Checks one row and appends its text to `out` (cleared first). Nothing is written to
+    /// the file; see [`RowFile::write_row`].
+    pub fn encode_row(
+        &mut self,
+        row: &Value,
+        dropped: &mut BTreeSet<String>,
+        out: &mut String,
+    ) -> Result<(), FieldError> {
+        out.clear();
+        let row = row_object(row)?;
+        let schema = Arc::clone(&self.schema);
+        let mut first = true;
+        self.begin_row(out);
+        for field in &schema.fields {
+            let resolved = rules::resolve(field, row.get(&field.name))
+                .map_err(|e| FieldError::new(&field.name, e))?;
+            if let Resolved::Skip = resolved {
+                continue;
+            }
+            let cell = field_cell(field, resolved, &mut self.scratch)
+                .map_err(|e| FieldError::new(&field.name, e))?;
+            let ambiguous_null = field.nullable || field.default_value.is_some();
+            self.write_cell(
+                out,
+                &field.name,
+                field.data_type,
+                ambiguous_null,
+                cell,
+                first,
+            )
+            .map_err(|e| FieldError::new(&field.name, e))?;
+            first = false;
+        }
+        for st in &schema.struct_fields {
+            let value = struct_value(st, row)?;
+            let cell = struct_cell(st, value, &mut self.scratch)
+                .map_err(|e| FieldError::new(&st.name, e))?;
+            self.write_cell(out, &st.name, DataType::Struct, false, cell, first)
+                .map_err(|e| FieldError::new(&st.name, e))?;
+            first = false;
+        }
+        if let Some(meta) = dynamic_meta(&schema, row, dropped)? {
+            let cell = Cell::Nested(Cow::Owned(Value::Object(meta)));
+            self.write_cell(out, DYNAMIC_FIELD, DataType::Json, false, cell, first)
+                .map_err(|e| FieldError::new(DYNAMIC_FIELD, e))?;
+        }
+        self.end_row(out);
+        Ok(())
+    }
+
+    /// Appends a row encoded by [`RowFile::encode_row`] to the segment's file, opening it
+    /// at `relative_path` (with its header) if this is the segment's first row.
+    pub fn write_row(
+        &mut self,
+        sink: &SegmentSink,
+        relative_path: &str,
+        text: &str,
+    ) -> Result<(), SinkError> {
+        if self.upload.is_none() {
+            let mut upload = sink.create_file(relative_path);
+            upload.append(self.header().as_bytes())?;
+            self.upload = Some(upload);
+        }
+        let Some(upload) = self.upload.as_mut() else {
+            return Ok(());
+        };
+        if self.rows > 0 && self.file_type == FileType::Json {
+            upload.append(b",\n")?;
+        }
+        upload.append(text.as_bytes())?;
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Completes the segment's file and returns its path, or `None` if it has no rows.
+    pub fn finish(&mut self) -> Result<Option<String>, SinkError> {
+        self.rows = 0;
+        let Some(mut upload) = self.upload.take() else {
+            return Ok(None);
+        };
+        if self.file_type == FileType::Json {
+            // json.dump(..., indent=2) writes no newline at the end.
+            upload.append(b"\n  ]\n}")?;
+        }
+        upload.finish().map(Some)
+    }
+
+    /// What comes before the first row: the CSV header or the JSON document's opening.
+    fn header(&self) -> String {
+        match self.file_type {
+            FileType::Json => "{\n  \"rows\": [\n".to_string(),
+            FileType::Csv => {
+                let mut header = String::new();
+                let names = self.column_names();
+                let single = names.len() == 1;
+                for (i, name) in names.iter().enumerate() {
+                    if i > 0 {
+                        header.push(self.csv.separator());
+                    }
+                    push_csv_cell(&mut header, name, self.csv.separator(), single);
+                }
+                header.push('\n');
+                header
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// The file's columns: written fields, struct fields, then `$meta`.
+    fn column_names(&self) -> Vec<&str> {
+        let schema = &self.schema;
+        let mut names: Vec<&str> = schema
+            .fields
+            .iter()
+            .filter(|f| f.is_written())
+            .map(|f| f.name.as_str())
+            .collect();
+        names.extend(schema.struct_fields.iter().map(|s| s.name.as_str()));
+        if schema.enable_dynamic_field {
+            names.push(DYNAMIC_FIELD);
+        }
+        names
+    }
+
+    fn begin_row(&self, out: &mut String) {
+        match self.file_type {
+            FileType::Json => out.push_str("    {"),
+            FileType::Jsonl => out.push('{'),
+            _ => {}
+        }
+    }
+
+    fn end_row(&self, out: &mut String) {
+        match self.file_type {
+            FileType::Json => out.push_str("\n    }"),
+            FileType::Jsonl => out.push_str("}\n"),
+            _ => out.push('\n'),
+        }
+    }
+
+    /// Writes one column of a row in the file type's syntax.
+    fn write_cell(
+        &mut self,
+        out: &mut String,
+        name: &str,
+        data_type: DataType,
+        ambiguous_null: bool,
+        cell: Cell<'_>,
+        first: bool,
+    ) -> Result<(), RuleError> {
+        match self.file_type {
+            FileType::Json | FileType::Jsonl => {
+                let indented = self.file_type == FileType::Json;
+                if indented {
+                    out.push_str(if first { "\n      " } else { ",\n      " });
+                } else if !first {
+                    out.push_str(", ");
+                }
+                pyjson::write_str(out, name);
+                out.push_str(": ");
+                write_json_cell(out, cell, indented);
+                Ok(())
+            }
+            _ => {
+                if !first {
+                    out.push(self.csv.separator());
+                }
+                let is_null = matches!(cell, Cell::Null);
+                let mut text = std::mem::take(&mut self.cell);
+                text.clear();
+                write_csv_text(&mut text, data_type, cell, self.csv.null_key())?;
+                if !is_null && ambiguous_null && text == self.csv.null_key() {
+                    return Err(RuleError(format!(
+                        "the value {text:?} is the CSV null marker, so Milvus would read it as null or the default value; choose another null marker (--csv-null) or write JSON or PARQUET"
+                    )));
+                }
+                push_csv_cell(out, &text, self.csv.separator(), self.column_count == 1);
+                self.cell = text;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks a field's resolved value and returns what to print.
+fn field_cell<'a>(
+    field: &'a FieldSchema,
+    resolved: Resolved<'a>,
+    scratch: &mut Scratch,
+) -> Result<Cell<'a>, RuleError> {
+    match resolved {
+        Resolved::Value(v) => value_cell(field, v, scratch),
+        Resolved::Default(d) => Ok(match d {
+            DefaultValue::Bool(b) => Cell::Bool(*b),
+            DefaultValue::Int(i) => Cell::Int(*i),
+            // The float32 default as a double (1.1 → 1.100000023841858), as pymilvus prints it.
+            DefaultValue::Float(f) => Cell::Number(Cow::Owned(Value::from(*f as f64))),
+            DefaultValue::Double(d) => Cell::Number(Cow::Owned(Value::from(*d))),
+            DefaultValue::String(s) => Cell::Str(s),
+        }),
+        Resolved::Null | Resolved::Skip => Ok(Cell::Null),
+    }
+}
+
+/// Checks a value with the field's rules.
+fn value_cell<'a>(
+    field: &FieldSchema,
+    value: &'a Value,
+    scratch: &mut Scratch,
+) -> Result<Cell<'a>, RuleError> {
+    let name = field.name.as_str();
+    Ok(match field.data_type {
+        DataType::Bool => Cell::Bool(rules::bool_value(name, value)?),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            Cell::Int(rules::int_value(name, value, field.data_type)?)
+        }
+        DataType::Float | DataType::Double => {
+            rules::float_value(name, value, field.data_type)?;
+            Cell::Number(Cow::Borrowed(value))
+        }
+        DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
+            Cell::Str(rules::str_value(
+                name,
+                value,
+                field.data_type,
+                field.varchar_limit(),
+            )?)
+        }
+        DataType::Json => Cell::Json(rules::json_value(name, value)?),
+        DataType::FloatVector => {
+            scratch.floats.clear();
+            rules::float_vector_into(field, value, &mut scratch.floats)?;
+            Cell::Nested(Cow::Borrowed(value))
+        }
+        DataType::Float16Vector | DataType::BFloat16Vector => {
+            scratch.bytes.clear();
+            rules::half_vector_into(field, value, &mut scratch.bytes)?;
+            Cell::Nested(Cow::Borrowed(value))
+        }
+        DataType::BinaryVector => {
+            // Bits are packed into bytes, the only form Milvus reads from row files.
+            scratch.bytes.clear();
+            rules::binary_vector_into(field, value, &mut scratch.bytes)?;
+            Cell::Nested(Cow::Owned(Value::Array(
+                scratch.bytes.iter().map(|b| Value::from(*b)).collect(),
+            )))
+        }
+        DataType::Int8Vector => {
+            scratch.int8s.clear();
+            rules::int8_vector_into(field, value, &mut scratch.int8s)?;
+            Cell::Nested(Cow::Borrowed(value))
+        }
+        DataType::SparseFloatVector => {
+            rules::sparse_vector(field, value)?;
+            Cell::Nested(Cow::Borrowed(value))
+        }
+        DataType::Array => {
+            for item in rules::array_items(field, value)? {
+                rules::array_element(field, item)?;
+            }
+            Cell::Nested(Cow::Borrowed(value))
+        }
+        DataType::Struct => {
+            return Err(RuleError(format!(
+                "field '{name}': STRUCT is only allowed inside struct_fields"
+            )));
+        }
+    })
+}
+
+/// An array-of-struct value: a list of objects with the sub-fields in schema order.
+fn struct_cell<'a>(
+    field: &StructFieldSchema,
+    value: &'a Value,
+    scratch: &mut Scratch,
+) -> Result<Cell<'a>, RuleError> {
+    let mut items = Vec::new();
+    for item in rules::struct_items(field, value)? {
+        let mut object = Map::new();
+        for sub in &field.fields {
+            let cell = value_cell(sub, &item[&sub.name], scratch).map_err(|e| {
+                RuleError(format!(
+                    "Illegal value for struct field '{}', sub field '{}': {e}",
+                    field.name, sub.name
+                ))
+            })?;
+            object.insert(sub.name.clone(), cell.into_value());
+        }
+        items.push(Value::Object(object));
+    }
+    Ok(Cell::Nested(Cow::Owned(Value::Array(items))))
+}
+
+/// A value in JSON or JSONL syntax.
+fn write_json_cell(out: &mut String, cell: Cell<'_>, indented: bool) {
+    let write = |out: &mut String, value: &Value| {
+        if indented {
+            pyjson::write_value_indented(out, value, 3);
+        } else {
+            pyjson::write_value(out, value);
+        }
+    };
+    match cell {
+        Cell::Null => out.push_str("null"),
+        Cell::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Cell::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Cell::Str(s) => pyjson::write_str(out, s),
+        Cell::Json(v) if !v.is_object() => {
+            // Milvus's JSON reader takes an object or a string of JSON text, not a bare list.
+            pyjson::write_str(out, &pyjson::dumps(&v));
+        }
+        Cell::Number(v) | Cell::Json(v) | Cell::Nested(v) => write(out, &v),
+    }
+}
+
+/// A value as CSV cell text, before quoting: what pandas' `to_csv` writes for pymilvus.
+fn write_csv_text(
+    out: &mut String,
+    data_type: DataType,
+    cell: Cell<'_>,
+    null_key: &str,
+) -> Result<(), RuleError> {
+    match cell {
+        Cell::Null => out.push_str(null_key),
+        Cell::Bool(b) => out.push_str(if b { "True" } else { "False" }),
+        Cell::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Cell::Number(v) => {
+            let v = v.as_f64().unwrap_or(f64::NAN);
+            if data_type == DataType::Float {
+                pyjson::write_float32(out, v as f32);
+            } else {
+                pyjson::write_float(out, v);
+            }
+        }
+        Cell::Str(s) => {
+            if s.contains("\r\n") {
+                return Err(RuleError(
+                    "the value holds \"\\r\\n\", which Milvus's CSV reader reads back as \"\\n\"; write JSON or PARQUET to keep it".into(),
+                ));
+            }
+            out.push_str(s);
+        }
+        Cell::Json(v) | Cell::Nested(v) => pyjson::write_value(out, &v),
+    }
+    Ok(())
+}
+
+/// Appends a cell with Python's `csv.QUOTE_MINIMAL` quoting: in quotes (inner quotes
+/// doubled) when it holds the separator, a quote or a line break, or when it is the only,
+/// empty, cell of its line (which would otherwise be a blank line).
+fn push_csv_cell(out: &mut String, text: &str, separator: char, single_column: bool) {
+    let quote = text
+        .chars()
+        .any(|c| c == separator || c == '"' || c == '\n' || c == '\r')
+        || (single_column && text.is_empty());
+    if !quote {
+        out.push_str(text);
+        return;
+    }
+    out.push('"');
+    for c in text.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
