@@ -247,11 +247,11 @@ impl FileUpload {
                 if !self.buffer.is_empty() {
                     self.send_part()?;
                 }
-                if let Some(mut upload) = self.upload.take() {
-                    if let Err(e) = runtime.block_on(upload.complete()) {
-                        let _ = runtime.block_on(upload.abort());
-                        return Err(self.put_error(e));
-                    }
+                if let Some(mut upload) = self.upload.take()
+                    && let Err(e) = runtime.block_on(upload.complete())
+                {
+                    let _ = runtime.block_on(upload.abort());
+                    return Err(self.put_error(e));
                 }
             }
         }
