@@ -10,4 +10,6 @@ mod golden_numpy;
 mod golden_parquet;
 mod golden_rows;
 mod probes;
+mod roundtrip_rows;
+mod row_files;
 mod segments;

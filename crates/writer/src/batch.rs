@@ -97,10 +97,7 @@ fn append_columns(
         for row in 0..rows {
             let value = match array {
                 Some(a) if !a.is_null(row) => {
-                    to_json(a.as_ref(), row).map_err(|message| BatchError::Column {
-                        field: st.name.clone(),
-                        message,
-                    })?
+                    to_json(a.as_ref(), row).map_err(|e| e.at(row, &st.name))?
                 }
                 _ => {
                     return Err(row_error(
@@ -137,10 +134,7 @@ fn append_columns(
             if array.is_null(row) {
                 continue;
             }
-            let value = to_json(array.as_ref(), row).map_err(|message| BatchError::Column {
-                field: name.to_string(),
-                message,
-            })?;
+            let value = to_json(array.as_ref(), row).map_err(|e| e.at(row, name))?;
             if *name == DYNAMIC_FIELD {
                 let parsed = match value {
                     Value::String(text) => {
@@ -198,10 +192,7 @@ fn append_field(
         let appended = match &fast {
             Some(path) => path.append(column, field, row),
             None => to_json(array.as_ref(), row)
-                .map_err(|message| BatchError::Column {
-                    field: field.name.clone(),
-                    message,
-                })
+                .map_err(|e| e.at(row, &field.name))
                 .and_then(|value| {
                     let value = match (field.data_type, value) {
                         // A sparse vector in a string column is JSON text.
@@ -280,7 +271,10 @@ impl<'a> FastPath<'a> {
         let err = |e: RuleError| row_error(row, &field.name, e);
         match self {
             FastPath::Number(array) => {
-                let value = number_at(*array, row).unwrap_or(Value::Null);
+                let value = match number_at(*array, row) {
+                    Some(value) => value.map_err(|e| e.at(row, &field.name))?,
+                    None => Value::Null,
+                };
                 append_value(column, field, &value).map_err(err)
             }
             FastPath::Str(array) => {
@@ -352,13 +346,39 @@ fn str_at(array: &dyn Array, row: usize) -> Option<&str> {
     array.as_string_view_opt().map(|a| a.value(row))
 }
 
-fn float_value(v: f64) -> Value {
-    // NaN and infinity have no JSON number; a string makes the rules report them.
-    Number::from_f64(v).map_or_else(|| Value::String(v.to_string()), Value::Number)
+/// Why one Arrow cell has no JSON value.
+pub(crate) enum CellError {
+    /// The column's Arrow type is not supported at all.
+    Type(String),
+    /// NaN or infinity, which JSON cannot hold and Milvus rejects.
+    NonFinite(f64),
+}
+
+impl CellError {
+    /// The batch error for this cell: a column error for a type, a row error for a value.
+    fn at(self, row: usize, field: &str) -> BatchError {
+        match self {
+            CellError::Type(message) => BatchError::Column {
+                field: field.to_string(),
+                message,
+            },
+            CellError::NonFinite(v) => BatchError::Row {
+                row,
+                field: field.to_string(),
+                message: format!("{v} is not a finite number (Milvus rejects NaN and infinity)"),
+            },
+        }
+    }
+}
+
+fn float_value(v: f64) -> Result<Value, CellError> {
+    Number::from_f64(v)
+        .map(Value::Number)
+        .ok_or(CellError::NonFinite(v))
 }
 
 /// A boolean or numeric cell as a JSON value (`None` for other types).
-fn number_at(array: &dyn Array, row: usize) -> Option<Value> {
+fn number_at(array: &dyn Array, row: usize) -> Option<Result<Value, CellError>> {
     macro_rules! prim {
         ($t:ty) => {
             array
@@ -366,7 +386,7 @@ fn number_at(array: &dyn Array, row: usize) -> Option<Value> {
                 .map(|a| Value::from(a.value(row)))
         };
     }
-    Some(match array.data_type() {
+    Some(Ok(match array.data_type() {
         ArrowType::Boolean => Value::Bool(array.as_boolean().value(row)),
         ArrowType::Int8 => prim!(Int8Type)?,
         ArrowType::Int16 => prim!(Int16Type)?,
@@ -376,21 +396,31 @@ fn number_at(array: &dyn Array, row: usize) -> Option<Value> {
         ArrowType::UInt16 => prim!(UInt16Type)?,
         ArrowType::UInt32 => prim!(UInt32Type)?,
         ArrowType::UInt64 => prim!(UInt64Type)?,
-        ArrowType::Float16 => float_value(array.as_primitive::<Float16Type>().value(row).to_f64()),
-        ArrowType::Float32 => float_value(array.as_primitive::<Float32Type>().value(row) as f64),
-        ArrowType::Float64 => float_value(array.as_primitive::<Float64Type>().value(row)),
+        ArrowType::Float16 => {
+            return Some(float_value(
+                array.as_primitive::<Float16Type>().value(row).to_f64(),
+            ));
+        }
+        ArrowType::Float32 => {
+            return Some(float_value(
+                array.as_primitive::<Float32Type>().value(row) as f64
+            ));
+        }
+        ArrowType::Float64 => {
+            return Some(float_value(array.as_primitive::<Float64Type>().value(row)));
+        }
         _ => return None,
-    })
+    }))
 }
 
 /// Any supported cell as a JSON value: scalars, strings, binary (as byte lists), lists and
 /// structs (as objects).
-pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, String> {
+pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, CellError> {
     if array.is_null(row) {
         return Ok(Value::Null);
     }
     if let Some(v) = number_at(array, row) {
-        return Ok(v);
+        return v;
     }
     if let Some(s) = str_at(array, row) {
         return Ok(Value::String(s.to_string()));
@@ -418,7 +448,10 @@ pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, String> {
         }
         return Ok(Value::Object(map));
     }
-    Err(format!("Arrow type {} is not supported", array.data_type()))
+    Err(CellError::Type(format!(
+        "Arrow type {} is not supported",
+        array.data_type()
+    )))
 }
 
 /// Row `row` of a batch as a JSON object, for file types written row by row. Null cells of
@@ -437,10 +470,7 @@ pub(crate) fn row_object(
         if array.is_null(row) && !in_schema {
             continue;
         }
-        let mut value = to_json(array.as_ref(), row).map_err(|message| BatchError::Column {
-            field: name.clone(),
-            message,
-        })?;
+        let mut value = to_json(array.as_ref(), row).map_err(|e| e.at(row, name))?;
         if name == DYNAMIC_FIELD
             && let Value::String(text) = &value
             && let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(text)

@@ -132,8 +132,9 @@ pub fn write_float(out: &mut String, v: f64) {
 
 /// numpy's `str(np.float32(v))`, which pandas writes for FLOAT columns of a CSV file: the
 /// shortest digits that round-trip through float32, in fixed notation when
-/// `1e-4 <= |v| < 1e16` (compared as doubles, so float32 `0.0001`, just below 1e-4, is
-/// `1e-04`) and otherwise scientific.
+/// `1e-4 <= |v| < 1e6` and otherwise scientific. The upper bound is numpy's float32 cutoff
+/// (10 to the power of its 6-digit precision: `999999.94`, then `1e+06`); the lower bound is
+/// compared as a double, so float32 `0.0001`, just below 1e-4, prints as `1e-04`.
 pub fn write_float32(out: &mut String, v: f32) {
     if !v.is_finite() {
         out.push_str(match (v.is_nan(), v > 0.0) {
@@ -146,7 +147,7 @@ pub fn write_float32(out: &mut String, v: f32) {
     let mut buffer = zmij::Buffer::new();
     let digits = Digits::parse(buffer.format_finite(v));
     let magnitude = (v as f64).abs();
-    digits.write(out, magnitude == 0.0 || (1e-4..1e16).contains(&magnitude));
+    digits.write(out, magnitude == 0.0 || (1e-4..1e6).contains(&magnitude));
 }
 
 fn non_finite(v: f64) -> &'static str {
