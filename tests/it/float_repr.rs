@@ -97,7 +97,7 @@ fn bit_patterns_f32(n: usize) -> Vec<u32> {
         state ^= state << 25;
         state ^= state >> 27;
         let bits = state.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let v = if out.len() % 4 == 0 {
+        let v = if out.len().is_multiple_of(4) {
             ((bits % 2_000_000) as f64 / 1000.0 - 1000.0) as f32
         } else {
             f32::from_bits((bits >> 32) as u32)

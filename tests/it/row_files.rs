@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float32Array, Float64Array, Int64Array, ListArray, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, ListArray, RecordBatch};
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_writer::{BulkWriter, CsvOptions, FileType, WriteError, WriterOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
