@@ -32,7 +32,7 @@ fn convert(file_type: FileType, rows: &[Value], schema: &CollectionSchema) {
     writer.commit().expect("commit");
 }
 
-#[divan::bench(args = [FileType::Numpy, FileType::Parquet])]
+#[divan::bench(args = FileType::ALL)]
 fn rows_to_segment(bencher: divan::Bencher, file_type: FileType) {
     let (schema, rows) = medium_rows(2_000);
     bencher
@@ -40,15 +40,56 @@ fn rows_to_segment(bencher: divan::Bencher, file_type: FileType) {
         .bench(|| convert(file_type, &rows, &schema));
 }
 
+fn bench_values() -> Vec<f64> {
+    (1..10_000).map(|i| (i as f64).sin() / i as f64).collect()
+}
+
+/// Python `repr(float)` spelling into a reused buffer, as row files are written.
 #[divan::bench]
 fn python_float_repr(bencher: divan::Bencher) {
-    let values: Vec<f64> = (1..10_000).map(|i| 1.0 / i as f64).collect();
+    let values = bench_values();
+    let mut out = String::new();
     bencher
         .counter(divan::counter::ItemsCount::new(values.len()))
-        .bench(|| {
-            values
-                .iter()
-                .map(|v| pyjson::float_repr(*v).len())
-                .sum::<usize>()
+        .bench_local(|| {
+            out.clear();
+            for v in &values {
+                pyjson::write_float(&mut out, *v);
+            }
+            out.len()
+        });
+}
+
+/// Baseline for the above: Rust's own shortest round-trip formatting (`{:e}`), which has
+/// neither Python's layout nor its tie rule.
+#[divan::bench]
+fn std_shortest_float(bencher: divan::Bencher) {
+    use std::fmt::Write;
+    let values = bench_values();
+    let mut out = String::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(values.len()))
+        .bench_local(|| {
+            out.clear();
+            for v in &values {
+                let _ = write!(out, "{v:e}");
+            }
+            out.len()
+        });
+}
+
+/// numpy float32 spelling for CSV FLOAT cells.
+#[divan::bench]
+fn numpy_float32_str(bencher: divan::Bencher) {
+    let values: Vec<f32> = bench_values().iter().map(|v| *v as f32).collect();
+    let mut out = String::new();
+    bencher
+        .counter(divan::counter::ItemsCount::new(values.len()))
+        .bench_local(|| {
+            out.clear();
+            for v in &values {
+                pyjson::write_float32(&mut out, *v);
+            }
+            out.len()
         });
 }

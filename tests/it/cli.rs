@@ -4,6 +4,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::common::run_python;
+
 fn bulkwriter() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bulkwriter"))
 }
@@ -123,4 +125,97 @@ fn a_bad_schema_is_reported_with_the_field() {
         stderr.contains("schema field 'v': FLOAT_VECTOR needs a positive \"dim\" parameter"),
         "{stderr}"
     );
+}
+
+fn convert(extra: &[&str], out_dir: &std::path::Path) -> std::process::Output {
+    bulkwriter()
+        .args([
+            "convert",
+            "--schema",
+            "schemas/medium_articles.json",
+            "--input",
+            "fixtures/medium_articles.json",
+        ])
+        .args(extra)
+        .arg("--output")
+        .arg(out_dir)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// Row formats: one file per import group, readable by Python's csv and serde_json, and
+/// the CSV import options the request needs are in the manifest.
+#[test]
+fn convert_writes_row_formats_and_lists_the_csv_import_options() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], Value); 4] = [
+        (&["--format", "json"], serde_json::json!({})),
+        (&["--format", "jsonl"], serde_json::json!({})),
+        (&["--format", "csv"], serde_json::json!({})),
+        (
+            &["--format", "csv", "--csv-sep", "tab", "--csv-null", "NULL"],
+            serde_json::json!({"sep": "\t", "nullkey": "NULL"}),
+        ),
+    ];
+    for (args, options) in cases {
+        let out = convert(
+            &[args, &["--chunk-size", "300KiB"]].concat(),
+            out_dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let format = manifest["format"].as_str().unwrap().to_string();
+        assert_eq!(manifest["import_options"], options, "{args:?}");
+        assert_eq!(manifest["rows"], 60);
+        let groups = manifest["batch_files"].as_array().unwrap();
+        assert!(groups.len() > 1, "{args:?}: several segments");
+        let mut rows = 0;
+        for group in groups {
+            let path = group[0].as_str().unwrap();
+            assert_eq!(group.as_array().unwrap().len(), 1);
+            assert!(path.ends_with(&format!(".{format}")), "{path}");
+            let text = std::fs::read_to_string(path).unwrap();
+            rows += match format.as_str() {
+                "json" => serde_json::from_str::<Value>(&text).unwrap()["rows"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                "jsonl" => text.lines().count(),
+                _ => {
+                    let sep = options["sep"].as_str().unwrap_or(",");
+                    let records: Vec<Vec<String>> =
+                        serde_json::from_str(&run_python("read_csv.py", &[path, sep])).unwrap();
+                    assert_eq!(records[0][0], "id");
+                    records.len() - 1
+                }
+            };
+        }
+        assert_eq!(rows, 60, "{args:?}");
+    }
+}
+
+#[test]
+fn csv_options_are_checked() {
+    let out_dir = tempfile::tempdir().unwrap();
+    for (args, message) in [
+        (&["--format", "csv", "--csv-sep", "ab"][..], "--csv-sep"),
+        (
+            &["--format", "csv", "--csv-sep", "\""][..],
+            "cannot be a CSV separator",
+        ),
+        (
+            &["--format", "parquet", "--csv-sep", ";"][..],
+            "apply only to --format csv",
+        ),
+    ] {
+        let out = convert(args, out_dir.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
 }

@@ -2,16 +2,23 @@
 //!
 //! [`BulkWriter`] (alias [`LocalBulkWriter`], after pymilvus) takes rows as JSON objects
 //! ([`BulkWriter::append_row`]) or Arrow record batches ([`BulkWriter::append_batch`]),
-//! validates them with the rules of `bulkwriter_schema::rules`, and buffers them column by
-//! column. When a segment's encoded size passes the chunk size it is encoded
-//! — NumPy: `<uuid>/<n>/<field>.npy`, byte-identical to `numpy.save`; Parquet:
-//! `<uuid>/<n>.parquet` with pymilvus's Arrow schema — and handed to a
-//! [`bulkwriter_sink::SegmentSink`]. [`BulkWriter::batch_files`] lists the stored segments in
-//! the grouping a Milvus import request takes.
+//! and validates them with the rules of `bulkwriter_schema::rules`.
+//!
+//! - NumPy and Parquet rows are buffered column by column; when a segment's encoded size
+//!   passes the chunk size it is encoded — NumPy: `<uuid>/<n>/<field>.npy`, byte-identical
+//!   to `numpy.save`; Parquet: `<uuid>/<n>.parquet` with pymilvus's Arrow schema — and
+//!   handed to a [`bulkwriter_sink::SegmentSink`].
+//! - JSON, JSONL and CSV rows are encoded as they arrive, in pymilvus's exact text, and
+//!   streamed into the segment's file (`<uuid>/<n>.json|jsonl|csv`), which appears under its
+//!   name only when the segment is closed.
+//!
+//! [`BulkWriter::batch_files`] lists the stored segments in the grouping a Milvus import
+//! request takes; [`BulkWriter::import_options`] gives the request's CSV options.
 //!
 //! Module map: `column` (typed buffers), `segment` (rows → columns, atomically), `batch`
-//! (Arrow → columns), `encode` (columns → files), `npy` (NPY header), `pyjson` (Python's
-//! `json.dumps` spelling), `writer` (the public writer).
+//! (Arrow → columns or rows), `encode` (columns → files), `npy` (NPY header), `row` (rules
+//! every file type shares: `$meta`, struct presence), `rowtext` (rows → JSON/JSONL/CSV text),
+//! `pyjson` (Python's `json.dumps` and float spelling), `writer` (the public writer).
 
 mod batch;
 mod column;

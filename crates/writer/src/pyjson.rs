@@ -1,7 +1,8 @@
 //! JSON text exactly as Python's `json.dumps(value)` writes it, which is what pymilvus stores
-//! in JSON, `$meta` and sparse-vector columns of NumPy and Parquet files: separators `", "`
-//! and `": "`, non-ASCII escaped as lower-case `\uXXXX` (surrogate pairs above U+FFFF), and
-//! floats in Python `repr` spelling (`0.1`, `1e-07`, `1e+16`, `1.0`).
+//! in JSON, `$meta` and sparse-vector columns of NumPy and Parquet files and in JSON, JSONL and
+//! CSV row files: separators `", "` and `": "` (or `indent=2`), non-ASCII escaped as
+//! lower-case `\uXXXX` (surrogate pairs above U+FFFF), and floats in Python `repr` spelling
+//! (`0.1`, `1e-07`, `1e+16`, `1.0`); plus numpy's float32 spelling for CSV FLOAT cells.
 
 use std::fmt::Write;
 
@@ -125,9 +126,10 @@ pub fn write_float(out: &mut String, v: f64) {
         out.push_str(non_finite(v));
         return;
     }
+    let magnitude = v.abs();
+    let fixed = magnitude == 0.0 || (1e-4..1e16).contains(&magnitude);
     let mut buffer = zmij::Buffer::new();
-    let digits = Digits::parse(buffer.format_finite(v));
-    digits.write(out, (-4..16).contains(&digits.exp));
+    write_shortest(out, buffer.format_finite(v), fixed);
 }
 
 /// numpy's `str(np.float32(v))`, which pandas writes for FLOAT columns of a CSV file: the
@@ -144,10 +146,38 @@ pub fn write_float32(out: &mut String, v: f32) {
         });
         return;
     }
-    let mut buffer = zmij::Buffer::new();
-    let digits = Digits::parse(buffer.format_finite(v));
     let magnitude = (v as f64).abs();
-    digits.write(out, magnitude == 0.0 || (1e-4..1e6).contains(&magnitude));
+    let fixed = magnitude == 0.0 || (1e-4..1e6).contains(&magnitude);
+    let mut buffer = zmij::Buffer::new();
+    write_shortest(out, buffer.format_finite(v), fixed);
+}
+
+/// Writes zmij's shortest round-trip text of a finite float in fixed or scientific notation.
+///
+/// zmij picks, among the shortest digit strings that round-trip, the one nearest the exact
+/// value and settles exact ties to the even digit, as Python's `repr` (David Gay's dtoa) and
+/// numpy's Dragon4 do; only the layout can differ. When zmij already used the wanted notation
+/// its text is kept (fixed notation is spelled alike; a scientific exponent gets Python's two
+/// digits), otherwise the digits are laid out again.
+fn write_shortest(out: &mut String, text: &str, fixed: bool) {
+    match (text.find('e'), fixed) {
+        (None, true) => out.push_str(text),
+        (Some(e), false) => {
+            out.push_str(&text[..=e]);
+            let exponent = &text[e + 1..];
+            let (sign, digits) = match exponent.as_bytes().first() {
+                Some(b'-') => ('-', &exponent[1..]),
+                Some(b'+') => ('+', &exponent[1..]),
+                _ => ('+', exponent),
+            };
+            out.push(sign);
+            if digits.len() < 2 {
+                out.push('0');
+            }
+            out.push_str(digits);
+        }
+        _ => Digits::parse(text).write(out, fixed),
+    }
 }
 
 fn non_finite(v: f64) -> &'static str {
@@ -161,12 +191,8 @@ fn non_finite(v: f64) -> &'static str {
 }
 
 /// A finite float as its shortest round-trip decimal digits (no leading or trailing zeros,
-/// except a lone `0`) and the decimal exponent of the first digit.
-///
-/// The digits come from [`zmij`] (Schubfach), which picks, among the shortest strings that
-/// round-trip, the one nearest the exact value and settles exact ties to the even digit, as
-/// Python's `repr` (David Gay's dtoa) and numpy's Dragon4 do; only the layout differs, and
-/// that is redone here from the digits.
+/// except a lone `0`) and the decimal exponent of the first digit, read back from zmij's text
+/// to lay them out in the other notation.
 struct Digits {
     negative: bool,
     digits: [u8; 24],
