@@ -67,14 +67,35 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub csv_null: String,
 
-    /// Output directory; segments go to <output>/<uuid>/ (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub output: PathBuf,
+    /// Where segments go: <output>/<uuid>/. A local directory (created if missing), or
+    /// s3://bucket/prefix (also any S3-compatible store via --storage-option endpoint=...),
+    /// gs://bucket/prefix, az://container/prefix or oss://bucket/prefix (Aliyun OSS).
+    /// Credentials come from the cloud's environment variables (AWS_*, GOOGLE_*, AZURE_*,
+    /// OSS_*) or --storage-option.
+    #[arg(long, value_name = "DIR|URL")]
+    pub output: String,
+
+    /// A setting of the remote store, KEY=VALUE; repeatable. Keys are object_store's for the
+    /// scheme (endpoint, region, access_key_id, secret_access_key, allow_http,
+    /// virtual_hosted_style_request, account_name, access_key, service_account, ...), plus
+    /// max_retries and retry_timeout (e.g. 30s) for retries of transient errors. Unknown keys
+    /// are an error. Example: --storage-option endpoint=http://127.0.0.1:9000
+    #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub storage_options: Vec<(String, String)>,
 
     /// Close a segment once its encoded size passes this (e.g. 128MiB, 512MB, 1GiB, 4096).
     /// MB and MiB both mean 1024×1024 bytes, as in pymilvus.
     #[arg(long, value_name = "SIZE", default_value = "128MiB")]
     pub chunk_size: String,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err("expected KEY=VALUE".to_string()),
+    }
 }
 
 /// Input formats.

@@ -18,7 +18,8 @@ pub struct ConvertConfig {
     schema: CollectionSchema,
     input: PathBuf,
     input_format: InputFormat,
-    output: PathBuf,
+    output: String,
+    storage_options: Vec<(String, String)>,
     options: WriterOptions,
 }
 
@@ -52,6 +53,7 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
             input: args.input,
             input_format,
             output: args.output,
+            storage_options: args.storage_options,
             options: WriterOptions::new(file_type)
                 .with_chunk_size(chunk_size)
                 .with_csv(csv),
@@ -89,8 +91,14 @@ fn detect_format(path: &std::path::Path) -> Result<InputFormat> {
 /// What `convert` prints on stdout.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
+    /// `<output>/<uuid>`: a local path, or the bucket-relative key prefix.
     data_path: String,
+    /// The full URL of data_path.
+    data_url: String,
+    /// The import request's `files` groups: local paths or bucket-relative keys.
     batch_files: Vec<Vec<String>>,
+    /// The same files as full URLs (Zilliz Cloud's `objectUrls`).
+    batch_urls: Vec<Vec<String>>,
     rows: u64,
     segments: usize,
     format: &'static str,
@@ -104,8 +112,12 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
         .with_context(|| format!("cannot open input {}", config.input.display()))?;
     let reader = BufReader::with_capacity(1 << 20, file);
     let file_type = config.options.file_type;
-    let mut writer = BulkWriter::local(config.schema, &config.output, config.options)
-        .with_context(|| format!("cannot write to {}", config.output.display()))?;
+    let mut writer = BulkWriter::open(
+        config.schema,
+        &config.output,
+        &config.storage_options,
+        config.options,
+    )?;
 
     let input_name = config.input.display().to_string();
     // Boxed: the error travels back through the reader's results.
@@ -148,7 +160,9 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
     }
     Ok(Manifest {
         data_path: writer.data_path(),
+        data_url: writer.data_url(),
         batch_files: writer.batch_files().to_vec(),
+        batch_urls: writer.batch_urls(),
         rows: writer.total_row_count(),
         segments: writer.batch_files().len(),
         format: file_type.name(),

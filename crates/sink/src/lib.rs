@@ -1,23 +1,36 @@
 //! Puts finished segments into storage and reports the paths an import request names.
 //!
-//! Storage is an [`object_store::ObjectStore`]: [`LocalFileSystem`] for a local directory
-//! today, the cloud stores (S3, GCS, Azure, OSS) through the same trait later. A
-//! [`SegmentSink`] is rooted at a prefix; [`SegmentSink::put_segment`] writes the files of one
-//! segment and returns their import-ready paths only after every file is stored, so a
-//! segment is reported whole or not at all. Row files (JSON, JSONL, CSV) are written as they
-//! are produced through [`SegmentSink::create_file`], a [`std::io::Write`] that sends the file
-//! in parts and makes it visible under its name only when [`FileUpload::finish`] completes.
+//! Storage is an [`object_store::ObjectStore`]: a local directory ([`LocalFileSystem`]), S3 or
+//! any S3-compatible store, Google Cloud Storage, Azure Blob Storage or Aliyun OSS, chosen by
+//! the output's URL ([`location`]). A [`SegmentSink`] is rooted at a key prefix:
+//!
+//! - [`SegmentSink::put_segment`] / [`SegmentSink::spawn_segment`] store the files of one
+//!   encoded segment (in the background for the latter, so the next segment can be read and
+//!   encoded meanwhile) and report their paths only after every file is stored;
+//! - [`SegmentSink::create_file`] streams one file (JSON, JSONL, CSV rows) in parts, several in
+//!   flight, and the store publishes it under its name only when [`FileUpload::finish`]
+//!   completes it.
+//!
+//! Transient errors are retried with backoff by object_store (see [`location`] for the retry
+//! options). Paths are reported both as the store reports keys to Milvus (bucket-relative
+//! keys, or absolute paths for local output) and as full URLs (`s3://bucket/key`), which
+//! Zilliz Cloud's `objectUrls` take. Credentials never appear in reported paths or errors.
 
+pub mod location;
+
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::task::JoinHandle;
 
-/// Errors from storing segments.
+pub use location::{OutputLocation, Scheme};
+
+/// Errors from opening storage and storing segments.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
@@ -29,7 +42,40 @@ pub enum SinkError {
         /// Why.
         source: std::io::Error,
     },
-    /// Writing one file failed.
+    /// The output is not a path or URL we can write to.
+    #[error("output {output}: {reason}")]
+    Location {
+        /// The output as given.
+        output: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A storage option is unknown or has a bad value (the value is never shown: it may be a
+    /// secret).
+    #[error("storage option '{key}': {reason}")]
+    Option {
+        /// The option's key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The store could not be configured.
+    #[error("cannot open {output}: {source}")]
+    Store {
+        /// The output's URL.
+        output: String,
+        /// The store's error.
+        source: object_store::Error,
+    },
+    /// The output is not writable (the bucket or container is missing, or access is denied).
+    #[error("cannot write to {output}: {reason}")]
+    NotWritable {
+        /// The output's URL.
+        output: String,
+        /// What the store said, in words.
+        reason: String,
+    },
+    /// Writing one file failed (after object_store's retries).
     #[error("cannot write {path}: {source}")]
     Put {
         /// The file's path as it would be reported.
@@ -37,9 +83,14 @@ pub enum SinkError {
         /// The store's error.
         source: object_store::Error,
     },
-    /// The store could not be opened.
-    #[error("cannot open the output store: {0}")]
-    Store(#[from] object_store::Error),
+    /// A background upload stopped without a result.
+    #[error("the upload of {path} was interrupted: {reason}")]
+    Interrupted {
+        /// The file or segment.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The async runtime could not start.
     #[error("cannot start the I/O runtime: {0}")]
     Runtime(std::io::Error),
@@ -54,8 +105,26 @@ pub struct SegmentFile {
     pub data: Bytes,
 }
 
+/// How a stored file is named for an import request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// What Milvus's import `files` takes: the bucket-relative key (`prefix/<uuid>/1.parquet`,
+    /// no leading `/`), or the absolute path for local output.
+    pub path: String,
+    /// The full URL (`s3://bucket/prefix/<uuid>/1.parquet`), what Zilliz Cloud's `objectUrls`
+    /// takes; the absolute path for local output.
+    pub url: String,
+}
+
+/// Streamed files are sent in parts of this size: above S3's 5 MiB minimum part size, and
+/// small enough that a file being written holds little memory.
+pub const PART_SIZE: usize = 8 << 20;
+
+/// Parts of one streamed file uploading at once; a writer waits for the oldest beyond this.
+const PARTS_IN_FLIGHT: usize = 2;
+
 /// Stores segments under a root and reports how an import request names them. Cloning is
-/// cheap and shares the store.
+/// cheap and shares the store and its I/O threads.
 #[derive(Clone)]
 pub struct SegmentSink {
     inner: Arc<SinkInner>,
@@ -63,89 +132,188 @@ pub struct SegmentSink {
 
 struct SinkInner {
     store: Arc<dyn ObjectStore>,
-    /// How stored paths are reported: the local directory for local output.
-    display_root: String,
+    location: OutputLocation,
+    /// Reported paths start with this: the absolute directory (local) or the key prefix.
+    path_root: String,
+    /// Reported URLs start with this.
+    url_root: String,
     runtime: tokio::runtime::Runtime,
 }
 
 impl std::fmt::Debug for SegmentSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SegmentSink")
-            .field("root", &self.inner.display_root)
+            .field("root", &self.inner.url_root)
             .finish()
     }
 }
 
-/// Streamed files are sent in parts of this size: above S3's 5 MiB minimum part size, and
-/// small enough that a file being written holds little memory.
-pub const PART_SIZE: usize = 8 << 20;
+fn join(root: &str, relative: &str) -> String {
+    if root.is_empty() {
+        relative.to_string()
+    } else {
+        format!("{}/{relative}", root.trim_end_matches('/'))
+    }
+}
 
 impl SegmentSink {
     /// A sink writing into a local directory, created (with its parents) if missing.
     /// Paths are reported as absolute file paths, which is what Milvus with local storage
     /// reads.
     pub fn local(dir: &Path) -> Result<SegmentSink, SinkError> {
-        let io_err = |source| SinkError::OutputDir {
-            path: dir.to_path_buf(),
-            source,
+        let (store, absolute) = location::local_store(dir)?;
+        let root = absolute.to_string_lossy().trim_end_matches('/').to_string();
+        let location = OutputLocation {
+            scheme: Scheme::Local,
+            bucket: root.clone(),
+            prefix: String::new(),
         };
-        std::fs::create_dir_all(dir).map_err(io_err)?;
-        let absolute = std::fs::canonicalize(dir).map_err(io_err)?;
-        let store = LocalFileSystem::new_with_prefix(&absolute)?;
-        let display_root = absolute.to_string_lossy().trim_end_matches('/').to_string();
-        SegmentSink::new(Arc::new(store), display_root)
+        SegmentSink::new(Arc::new(store), location, root.clone(), root)
     }
 
-    /// A sink over any object store; `display_root` prefixes reported paths.
+    /// A sink for an output given as a local path or a URL (`s3://bucket/prefix`, `gs://`,
+    /// `az://`, `oss://`), configured from the environment and `options` (see [`location`]).
+    pub fn open(output: &str, options: &[(String, String)]) -> Result<SegmentSink, SinkError> {
+        let location = OutputLocation::parse(output)?;
+        if location.scheme == Scheme::Local {
+            if let Some((key, _)) = options.first() {
+                return Err(SinkError::Option {
+                    key: key.clone(),
+                    reason: "storage options apply only to remote outputs".into(),
+                });
+            }
+            return SegmentSink::local(Path::new(&location.bucket));
+        }
+        let store = location::open_store(&location, options)?;
+        let path_root = location.prefix.clone();
+        let url_root = location.root_url();
+        SegmentSink::new(store, location, path_root, url_root)
+    }
+
+    /// A sink over any object store. Keys are `location.prefix/<relative>`; reported paths
+    /// and URLs are `path_root/<relative>` and `url_root/<relative>`.
     pub fn new(
         store: Arc<dyn ObjectStore>,
-        display_root: String,
+        location: OutputLocation,
+        path_root: String,
+        url_root: String,
     ) -> Result<SegmentSink, SinkError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Two I/O threads: uploads overlap with the caller's reading and encoding.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("bulkwriter-io")
             .enable_all()
             .build()
             .map_err(SinkError::Runtime)?;
         Ok(SegmentSink {
             inner: Arc::new(SinkInner {
                 store,
-                display_root,
+                location,
+                path_root,
+                url_root,
                 runtime,
             }),
         })
     }
 
-    /// How the path `relative` is reported.
+    /// The output this sink writes to.
+    pub fn location(&self) -> &OutputLocation {
+        &self.inner.location
+    }
+
+    /// How the path `relative` is reported to Milvus.
     pub fn display_path(&self, relative: &str) -> String {
-        let root = &self.inner.display_root;
-        if root.is_empty() {
-            relative.to_string()
-        } else {
-            format!("{root}/{relative}")
+        join(&self.inner.path_root, relative)
+    }
+
+    /// The full URL of `relative`.
+    pub fn url(&self, relative: &str) -> String {
+        join(&self.inner.url_root, relative)
+    }
+
+    fn key(&self, relative: &str) -> ObjectPath {
+        ObjectPath::from(join(&self.inner.location.prefix, relative))
+    }
+
+    fn stored(&self, relative: &str) -> StoredFile {
+        StoredFile {
+            path: self.display_path(relative),
+            url: self.url(relative),
         }
     }
 
-    /// Stores every file of one segment and returns their reported paths, in order.
-    ///
-    /// Each file is written to a temporary name and renamed into place when complete (the
-    /// store's `put`), so no partial file ever carries a final name.
-    pub fn put_segment(&self, files: Vec<SegmentFile>) -> Result<Vec<String>, SinkError> {
+    /// Checks, before anything is written, that the output takes writes: stores a small
+    /// object at `probe_relative` and deletes it. A missing bucket or container, or missing
+    /// permission, is reported in words.
+    pub fn check_writable(&self, probe_relative: &str) -> Result<(), SinkError> {
         let store = Arc::clone(&self.inner.store);
-        self.inner.runtime.block_on(async {
-            let mut paths = Vec::with_capacity(files.len());
+        let key = self.key(probe_relative);
+        let result = self.inner.runtime.block_on(async move {
+            store
+                .put(&key, PutPayload::from_static(b"bulkwriter write check"))
+                .await?;
+            store.delete(&key).await
+        });
+        result.map_err(|e| {
+            let what = match self.inner.location.scheme {
+                Scheme::Azure => "container",
+                Scheme::Local => "directory",
+                _ => "bucket",
+            };
+            let reason = match &e {
+                object_store::Error::NotFound { .. } => format!(
+                    "the {what} '{}' does not exist",
+                    self.inner.location.bucket
+                ),
+                object_store::Error::PermissionDenied { .. }
+                | object_store::Error::Unauthenticated { .. } => {
+                    format!("access denied (check the credentials and the {what}'s permissions): {e}")
+                }
+                _ => e.to_string(),
+            };
+            SinkError::NotWritable {
+                output: self.inner.url_root.clone(),
+                reason,
+            }
+        })
+    }
+
+    /// Stores every file of one segment and returns how each is reported, in order.
+    pub fn put_segment(&self, files: Vec<SegmentFile>) -> Result<Vec<StoredFile>, SinkError> {
+        self.spawn_segment(files).wait()
+    }
+
+    /// Starts storing every file of one segment in the background. The store's `put` writes
+    /// each file whole (a local file goes to a staging name and is renamed into place), so no
+    /// partial file ever carries a final name.
+    pub fn spawn_segment(&self, files: Vec<SegmentFile>) -> PendingSegment {
+        let sink = self.clone();
+        let name = files
+            .first()
+            .map(|f| self.display_path(&f.relative_path))
+            .unwrap_or_default();
+        let handle = self.inner.runtime.spawn(async move {
+            let mut stored = Vec::with_capacity(files.len());
             for file in files {
-                let location = ObjectPath::from(file.relative_path.as_str());
-                let reported = self.display_path(&file.relative_path);
-                store
-                    .put(&location, PutPayload::from_bytes(file.data))
+                let key = sink.key(&file.relative_path);
+                let reported = sink.stored(&file.relative_path);
+                sink.inner
+                    .store
+                    .put(&key, PutPayload::from_bytes(file.data))
                     .await
                     .map_err(|source| SinkError::Put {
-                        path: reported.clone(),
+                        path: reported.path.clone(),
                         source,
                     })?;
-                paths.push(reported);
+                stored.push(reported);
             }
-            Ok(paths)
-        })
+            Ok(stored)
+        });
+        PendingSegment {
+            sink: self.clone(),
+            name,
+            handle,
+        }
     }
 
     /// Starts a file at `relative_path` that is written as it is produced. Nothing carries
@@ -153,33 +321,67 @@ impl SegmentSink {
     pub fn create_file(&self, relative_path: &str) -> FileUpload {
         FileUpload {
             sink: self.clone(),
-            location: ObjectPath::from(relative_path),
-            reported: self.display_path(relative_path),
+            location: self.key(relative_path),
+            reported: self.stored(relative_path),
             buffer: Vec::new(),
             upload: None,
+            parts: VecDeque::new(),
             written: 0,
         }
+    }
+}
+
+/// A segment being stored in the background (see [`SegmentSink::spawn_segment`]).
+pub struct PendingSegment {
+    sink: SegmentSink,
+    name: String,
+    handle: JoinHandle<Result<Vec<StoredFile>, SinkError>>,
+}
+
+impl std::fmt::Debug for PendingSegment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSegment")
+            .field("first_file", &self.name)
+            .finish()
+    }
+}
+
+impl PendingSegment {
+    /// Whether the upload has ended (successfully or not).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Waits for the upload and returns how each file is reported.
+    pub fn wait(self) -> Result<Vec<StoredFile>, SinkError> {
+        let joined = self.sink.inner.runtime.block_on(self.handle);
+        joined.map_err(|e| SinkError::Interrupted {
+            path: self.name,
+            reason: e.to_string(),
+        })?
     }
 }
 
 /// One file being streamed into the store (see [`SegmentSink::create_file`]).
 ///
 /// Bytes are buffered up to [`PART_SIZE`]; a file that never fills a part is stored with one
-/// `put`, a larger one as a multipart upload. Either way the store publishes it under its
-/// name only when it is complete (the local store renames a staging file into place).
+/// `put`, a larger one as a multipart upload whose parts go up in the background while the
+/// next part is produced. Either way the store publishes the file under its name only when it
+/// is complete (the local store renames a staging file into place).
 pub struct FileUpload {
     sink: SegmentSink,
     location: ObjectPath,
-    reported: String,
+    reported: StoredFile,
     buffer: Vec<u8>,
     upload: Option<Box<dyn MultipartUpload>>,
+    parts: VecDeque<JoinHandle<object_store::Result<()>>>,
     written: u64,
 }
 
 impl std::fmt::Debug for FileUpload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileUpload")
-            .field("path", &self.reported)
+            .field("path", &self.reported.path)
             .field("written", &self.written)
             .finish()
     }
@@ -193,18 +395,38 @@ impl FileUpload {
 
     /// The path the file will be reported under.
     pub fn path(&self) -> &str {
-        &self.reported
+        &self.reported.path
     }
 
     fn put_error(&self, source: object_store::Error) -> SinkError {
         SinkError::Put {
-            path: self.reported.clone(),
+            path: self.reported.path.clone(),
             source,
         }
     }
 
-    /// Sends the buffered bytes as the next part, starting the multipart upload if needed.
+    /// Waits for the oldest part in flight.
+    fn wait_oldest_part(&mut self) -> Result<(), SinkError> {
+        let Some(part) = self.parts.pop_front() else {
+            return Ok(());
+        };
+        let sink = self.sink.clone();
+        match sink.inner.runtime.block_on(part) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.put_error(e)),
+            Err(e) => Err(SinkError::Interrupted {
+                path: self.reported.path.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// Starts sending the buffered bytes as the next part, starting the multipart upload if
+    /// needed; waits first if too many parts are in flight.
     fn send_part(&mut self) -> Result<(), SinkError> {
+        while self.parts.len() >= PARTS_IN_FLIGHT {
+            self.wait_oldest_part()?;
+        }
         let part = PutPayload::from(std::mem::take(&mut self.buffer));
         let sink = self.sink.clone();
         let runtime = &sink.inner.runtime;
@@ -214,8 +436,8 @@ impl FileUpload {
             self.upload = Some(started.map_err(|e| self.put_error(e))?);
         }
         if let Some(upload) = self.upload.as_mut() {
-            let sent = runtime.block_on(upload.put_part(part));
-            sent.map_err(|e| self.put_error(e))?;
+            let future = upload.put_part(part);
+            self.parts.push_back(runtime.spawn(future));
         }
         Ok(())
     }
@@ -230,32 +452,31 @@ impl FileUpload {
         Ok(())
     }
 
-    /// Completes the file and returns its reported path.
-    pub fn finish(mut self) -> Result<String, SinkError> {
+    /// Completes the file and returns how it is reported.
+    pub fn finish(mut self) -> Result<StoredFile, SinkError> {
         let sink = self.sink.clone();
         let runtime = &sink.inner.runtime;
-        match self.upload.take() {
-            None => {
-                let payload = PutPayload::from(std::mem::take(&mut self.buffer));
-                let store = Arc::clone(&sink.inner.store);
-                runtime
-                    .block_on(store.put(&self.location, payload))
-                    .map_err(|e| self.put_error(e))?;
-            }
-            Some(upload) => {
-                self.upload = Some(upload);
-                if !self.buffer.is_empty() {
-                    self.send_part()?;
-                }
-                if let Some(mut upload) = self.upload.take()
-                    && let Err(e) = runtime.block_on(upload.complete())
-                {
-                    let _ = runtime.block_on(upload.abort());
-                    return Err(self.put_error(e));
-                }
-            }
+        if self.upload.is_none() {
+            let payload = PutPayload::from(std::mem::take(&mut self.buffer));
+            let store = Arc::clone(&sink.inner.store);
+            runtime
+                .block_on(store.put(&self.location, payload))
+                .map_err(|e| self.put_error(e))?;
+            return Ok(self.reported.clone());
         }
-        Ok(std::mem::take(&mut self.reported))
+        if !self.buffer.is_empty() {
+            self.send_part()?;
+        }
+        while !self.parts.is_empty() {
+            self.wait_oldest_part()?;
+        }
+        if let Some(mut upload) = self.upload.take()
+            && let Err(e) = runtime.block_on(upload.complete())
+        {
+            let _ = runtime.block_on(upload.abort());
+            return Err(self.put_error(e));
+        }
+        Ok(self.reported.clone())
     }
 }
 
@@ -273,8 +494,12 @@ impl Write for FileUpload {
 impl Drop for FileUpload {
     /// An unfinished file is abandoned: its parts are removed and it never appears.
     fn drop(&mut self) {
+        let runtime = &self.sink.inner.runtime;
+        for part in self.parts.drain(..) {
+            let _ = runtime.block_on(part);
+        }
         if let Some(mut upload) = self.upload.take() {
-            let _ = self.sink.inner.runtime.block_on(upload.abort());
+            let _ = runtime.block_on(upload.abort());
         }
     }
 }
@@ -288,14 +513,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a/b");
         let sink = SegmentSink::local(&out).unwrap();
-        let paths = sink
+        let stored = sink
             .put_segment(vec![SegmentFile {
                 relative_path: "u/1/id.npy".into(),
                 data: Bytes::from_static(b"abc"),
             }])
             .unwrap();
         let expected = std::fs::canonicalize(&out).unwrap().join("u/1/id.npy");
-        assert_eq!(paths, [expected.to_string_lossy().to_string()]);
+        assert_eq!(stored[0].path, expected.to_string_lossy());
         assert_eq!(std::fs::read(expected).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn remote_keys_are_bucket_relative_and_urls_full() {
+        let location = OutputLocation::parse("s3://bucket/exports/run").unwrap();
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let sink = SegmentSink::new(
+            store.clone(),
+            location.clone(),
+            location.prefix.clone(),
+            location.root_url(),
+        )
+        .unwrap();
+        sink.check_writable("u/.write-check").unwrap();
+        let stored = sink
+            .put_segment(vec![SegmentFile {
+                relative_path: "u/1.parquet".into(),
+                data: Bytes::from_static(b"abc"),
+            }])
+            .unwrap();
+        assert_eq!(
+            stored,
+            [StoredFile {
+                path: "exports/run/u/1.parquet".into(),
+                url: "s3://bucket/exports/run/u/1.parquet".into(),
+            }]
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let got = rt
+            .block_on(store.get(&ObjectPath::from("exports/run/u/1.parquet")))
+            .unwrap();
+        assert_eq!(rt.block_on(got.bytes()).unwrap(), Bytes::from_static(b"abc"));
+        // The write check left nothing behind.
+        let probe = rt.block_on(store.head(&ObjectPath::from("exports/run/u/.write-check")));
+        assert!(probe.is_err());
     }
 }

@@ -34,4 +34,4 @@ mod writer;
 
 pub use error::{Result, WriteError};
 pub use options::{CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};
-pub use writer::{BulkWriter, LocalBulkWriter};
+pub use writer::{BulkWriter, LocalBulkWriter, RemoteBulkWriter};

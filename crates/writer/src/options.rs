@@ -146,6 +146,9 @@ pub struct WriterOptions {
     pub chunk_size: u64,
     /// Separator and null marker, for CSV files.
     pub csv: CsvOptions,
+    /// Encoded NumPy/Parquet segments that may be uploading while the next one is filled;
+    /// the writer waits for the oldest beyond this, which bounds memory.
+    pub segments_in_flight: usize,
 }
 
 impl WriterOptions {
@@ -155,12 +158,19 @@ impl WriterOptions {
             file_type,
             chunk_size: DEFAULT_CHUNK_SIZE,
             csv: CsvOptions::default(),
+            segments_in_flight: 2,
         }
     }
 
     /// Sets the chunk size in bytes.
     pub fn with_chunk_size(mut self, chunk_size: u64) -> Self {
         self.chunk_size = chunk_size;
+        self
+    }
+
+    /// Sets how many encoded segments may upload while the next is filled (at least 1).
+    pub fn with_segments_in_flight(mut self, segments: usize) -> Self {
+        self.segments_in_flight = segments.max(1);
         self
     }
 

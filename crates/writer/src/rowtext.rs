@@ -22,7 +22,7 @@ use bulkwriter_schema::rules::{self, Resolved, RuleError};
 use bulkwriter_schema::{
     CollectionSchema, DYNAMIC_FIELD, DataType, DefaultValue, FieldSchema, StructFieldSchema,
 };
-use bulkwriter_sink::{FileUpload, SegmentSink, SinkError};
+use bulkwriter_sink::{FileUpload, SegmentSink, SinkError, StoredFile};
 use serde_json::{Map, Value};
 
 use crate::options::{CsvOptions, FileType};
@@ -192,8 +192,9 @@ impl RowFile {
         Ok(())
     }
 
-    /// Completes the segment's file and returns its path, or `None` if it has no rows.
-    pub fn finish(&mut self) -> Result<Option<String>, SinkError> {
+    /// Completes the segment's file and returns how it is reported, or `None` if it has no
+    /// rows.
+    pub fn finish(&mut self) -> Result<Option<StoredFile>, SinkError> {
         self.rows = 0;
         let Some(mut upload) = self.upload.take() else {
             return Ok(None);

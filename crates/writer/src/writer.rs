@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
-use bulkwriter_sink::SegmentSink;
+use std::collections::VecDeque;
+
+use bulkwriter_sink::{PendingSegment, SegmentSink, StoredFile};
 use serde_json::Value;
 
 use crate::encode::encode_segment;
@@ -44,7 +46,12 @@ pub struct BulkWriter {
     row_text: String,
     /// Incremented by every flush, even of an empty buffer, as pymilvus numbers segments.
     flush_count: u64,
+    /// Stored segments, in order.
+    stored: Vec<Vec<StoredFile>>,
+    /// `stored` as reported paths.
     batch_files: Vec<Vec<String>>,
+    /// Encoded segments still uploading, oldest first: (segment number, upload).
+    in_flight: VecDeque<(u64, PendingSegment)>,
     rows_seen: u64,
     rows_written: u64,
     dropped_keys: BTreeSet<String>,
@@ -52,6 +59,9 @@ pub struct BulkWriter {
 
 /// pymilvus's name for a writer to a local directory; see [`BulkWriter::local`].
 pub type LocalBulkWriter = BulkWriter;
+
+/// pymilvus's name for a writer to object storage; see [`BulkWriter::open`].
+pub type RemoteBulkWriter = BulkWriter;
 
 impl BulkWriter {
     /// A writer into `<local_path>/<uuid>/`, like pymilvus's `LocalBulkWriter`.
@@ -63,6 +73,25 @@ impl BulkWriter {
     ) -> Result<BulkWriter> {
         let sink = SegmentSink::local(local_path.as_ref())?;
         BulkWriter::with_sink(schema, sink, options)
+    }
+
+    /// A writer into `<output>/<uuid>/`, where `output` is a local path or a URL:
+    /// `s3://bucket/prefix`, `gs://bucket/prefix`, `az://container/prefix` or
+    /// `oss://bucket/prefix`, configured from the cloud's environment variables and
+    /// `storage_options` (see [`bulkwriter_sink::location`]). Before any row is taken, a small
+    /// object is written and deleted to check that the output exists and is writable.
+    pub fn open(
+        schema: CollectionSchema,
+        output: &str,
+        storage_options: &[(String, String)],
+        options: WriterOptions,
+    ) -> Result<BulkWriter> {
+        let sink = SegmentSink::open(output, storage_options)?;
+        let writer = BulkWriter::with_sink(schema, sink, options)?;
+        writer
+            .sink
+            .check_writable(&format!("{}/.bulkwriter-write-check", writer.uuid))?;
+        Ok(writer)
     }
 
     /// A writer over any sink, under a fresh random uuid.
@@ -81,7 +110,9 @@ impl BulkWriter {
             sink,
             uuid: uuid::Uuid::new_v4().to_string(),
             flush_count: 0,
+            stored: Vec::new(),
             batch_files: Vec::new(),
+            in_flight: VecDeque::new(),
             rows_seen: 0,
             rows_written: 0,
             dropped_keys: BTreeSet::new(),
@@ -93,15 +124,32 @@ impl BulkWriter {
         &self.uuid
     }
 
-    /// Where this writer's segments go: `<output>/<uuid>`.
+    /// Where this writer's segments go: `<output>/<uuid>` (for remote output the
+    /// bucket-relative key prefix, without a leading `/`).
     pub fn data_path(&self) -> String {
         self.sink.display_path(&self.uuid)
     }
 
+    /// The full URL of [`Self::data_path`] (`s3://bucket/prefix/<uuid>`).
+    pub fn data_url(&self) -> String {
+        self.sink.url(&self.uuid)
+    }
+
     /// The import-ready paths, one list per stored segment: exactly the `files` groups of a
-    /// Milvus import request (all `.npy` files of a segment together; one Parquet file each).
+    /// Milvus import request (all `.npy` files of a segment together; one Parquet, JSON, JSONL
+    /// or CSV file each). For remote output these are bucket-relative keys. A segment appears
+    /// only once every file of it is stored.
     pub fn batch_files(&self) -> &[Vec<String>] {
         &self.batch_files
+    }
+
+    /// [`Self::batch_files`] as full URLs (`s3://bucket/key`), which Zilliz Cloud's
+    /// `objectUrls` take.
+    pub fn batch_urls(&self) -> Vec<Vec<String>> {
+        self.stored
+            .iter()
+            .map(|group| group.iter().map(|f| f.url.clone()).collect())
+            .collect()
     }
 
     /// Rows accepted so far (buffered or stored).
@@ -261,14 +309,24 @@ impl BulkWriter {
 
     fn flush_if_full(&mut self) -> Result<()> {
         if self.buffer_size() as u64 > self.options.chunk_size {
-            self.commit()?;
+            self.close_segment()?;
+            self.collect_uploads(self.options.segments_in_flight)?;
         }
         Ok(())
     }
 
-    /// Closes the open segment: encodes it, stores it and adds it to [`Self::batch_files`].
-    /// Like pymilvus, every call uses up a segment number, even when no row is buffered.
+    /// Closes the open segment and waits until every segment is stored and listed in
+    /// [`Self::batch_files`]. Like pymilvus, every call uses up a segment number, even when
+    /// no row is buffered. A storage error of any segment is returned here (or by the
+    /// `append_*` call that was waiting for upload room).
     pub fn commit(&mut self) -> Result<()> {
+        self.close_segment()?;
+        self.collect_uploads(0)
+    }
+
+    /// Closes the open segment: a row file is completed; column buffers are encoded and
+    /// start uploading in the background.
+    fn close_segment(&mut self) -> Result<()> {
         self.flush_count += 1;
         let segment = self.flush_count;
         let rows = self.buffer_row_count();
@@ -276,17 +334,44 @@ impl BulkWriter {
             return Ok(());
         }
         let sink_error = |source| WriteError::Sink { segment, source };
-        let paths = match &mut self.segment {
+        match &mut self.segment {
             Segment::Columns(buffer) => {
                 let files = encode_segment(buffer, &self.uuid, segment)?;
-                self.sink.put_segment(files).map_err(sink_error)?
+                self.in_flight
+                    .push_back((segment, self.sink.spawn_segment(files)));
             }
-            Segment::Rows(file) => file.finish().map_err(sink_error)?.into_iter().collect(),
-        };
+            Segment::Rows(file) => {
+                // Row files upload their parts as they are written; completing the file is
+                // all that is left (and a row writer never has encoded segments in flight).
+                let stored = file.finish().map_err(sink_error)?;
+                self.add_stored(stored.into_iter().collect());
+            }
+        }
         self.rows_written += rows as u64;
-        self.batch_files.push(paths);
         self.segment = new_segment(&self.schema, &self.options);
         Ok(())
+    }
+
+    /// Records finished uploads in order, waiting for the oldest ones until at most `keep`
+    /// are still in flight (bounding the memory held by encoded segments).
+    fn collect_uploads(&mut self, keep: usize) -> Result<()> {
+        while let Some((segment, pending)) = self.in_flight.pop_front() {
+            if self.in_flight.len() < keep && !pending.is_finished() {
+                self.in_flight.push_front((segment, pending));
+                break;
+            }
+            let stored = pending
+                .wait()
+                .map_err(|source| WriteError::Sink { segment, source })?;
+            self.add_stored(stored);
+        }
+        Ok(())
+    }
+
+    fn add_stored(&mut self, stored: Vec<StoredFile>) {
+        self.batch_files
+            .push(stored.iter().map(|f| f.path.clone()).collect());
+        self.stored.push(stored);
     }
 }
 
