@@ -3,12 +3,15 @@
 #
 # The tests check our files with readers that are not ours: numpy, pyarrow and ml_dtypes in a
 # Python venv (created once under target/test-venv, versions in tests/python/requirements.txt),
-# plus pymilvus's reference output in ../shared/reference. Extra arguments go to `cargo test`.
+# plus pymilvus's reference output in ../shared/reference. Remote-output tests run against
+# real local servers that this script installs, starts on 127.0.0.1 and stops by PID
+# (moto for S3 and the GCS stand-in, Azurite for Azure; see tests/emulators.sh), read back
+# with boto3 and the Azure SDK. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${BULKWRITER_VENV:-$PWD/target/test-venv}"
-if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob" 2>/dev/null; then
   echo "tests/run.sh: creating the test venv in $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
@@ -19,6 +22,10 @@ if [ ! -d ../shared/reference/pymilvus-3.0.2 ]; then
   echo "tests/run.sh: ../shared/reference/pymilvus-3.0.2 is missing; the golden tests need it" >&2
   exit 1
 fi
+
+source tests/emulators.sh
+trap emulators_stop EXIT
+emulators_start
 
 # Library, binary and integration tests (there are no doc tests), then one total line.
 log=$(mktemp)

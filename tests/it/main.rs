@@ -10,6 +10,7 @@ mod golden_numpy;
 mod golden_parquet;
 mod golden_rows;
 mod probes;
+mod remote;
 mod roundtrip_rows;
 mod row_files;
 mod segments;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use object_store::path::Path as ObjectPath;
-use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::task::JoinHandle;
 
 pub use location::{OutputLocation, Scheme};
@@ -261,13 +261,14 @@ impl SegmentSink {
                 _ => "bucket",
             };
             let reason = match &e {
-                object_store::Error::NotFound { .. } => format!(
-                    "the {what} '{}' does not exist",
-                    self.inner.location.bucket
-                ),
+                object_store::Error::NotFound { .. } => {
+                    format!("the {what} '{}' does not exist", self.inner.location.bucket)
+                }
                 object_store::Error::PermissionDenied { .. }
                 | object_store::Error::Unauthenticated { .. } => {
-                    format!("access denied (check the credentials and the {what}'s permissions): {e}")
+                    format!(
+                        "access denied (check the credentials and the {what}'s permissions): {e}"
+                    )
                 }
                 _ => e.to_string(),
             };
@@ -297,9 +298,7 @@ impl SegmentSink {
             for file in files {
                 let key = sink.key(&file.relative_path);
                 let reported = sink.stored(&file.relative_path);
-                sink.inner
-                    .store
-                    .put(&key, PutPayload::from_bytes(file.data))
+                put_whole(sink.inner.store.as_ref(), &key, file.data)
                     .await
                     .map_err(|source| SinkError::Put {
                         path: reported.path.clone(),
@@ -329,6 +328,36 @@ impl SegmentSink {
             written: 0,
         }
     }
+}
+
+/// Stores one complete file: with a single `put` up to [`PART_SIZE`], as a multipart upload
+/// of [`PART_SIZE`] parts (a few at once) above it. A failed multipart upload is aborted, so
+/// its parts do not linger.
+async fn put_whole(
+    store: &dyn ObjectStore,
+    key: &ObjectPath,
+    data: Bytes,
+) -> object_store::Result<()> {
+    if data.len() <= PART_SIZE {
+        return store
+            .put(key, PutPayload::from_bytes(data))
+            .await
+            .map(|_| ());
+    }
+    let upload = store.put_multipart(key).await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut offset = 0;
+    while offset < data.len() {
+        if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+        let end = (offset + PART_SIZE).min(data.len());
+        writer.put(data.slice(offset..end));
+        offset = end;
+    }
+    // Waits for every part, then completes; aborts the upload if anything failed.
+    writer.finish().await.map(|_| ())
 }
 
 /// A segment being stored in the background (see [`SegmentSink::spawn_segment`]).
@@ -549,11 +578,16 @@ mod tests {
                 url: "s3://bucket/exports/run/u/1.parquet".into(),
             }]
         );
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let got = rt
             .block_on(store.get(&ObjectPath::from("exports/run/u/1.parquet")))
             .unwrap();
-        assert_eq!(rt.block_on(got.bytes()).unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            rt.block_on(got.bytes()).unwrap(),
+            Bytes::from_static(b"abc")
+        );
         // The write check left nothing behind.
         let probe = rt.block_on(store.head(&ObjectPath::from("exports/run/u/.write-check")));
         assert!(probe.is_err());

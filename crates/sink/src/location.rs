@@ -11,9 +11,10 @@
 //!
 //! Options (`--storage-option KEY=VALUE`) take object_store's configuration keys for the
 //! scheme (`endpoint`, `region`, `access_key_id`, `allow_http`, `account_name`, ...). An
-//! unknown key is an error, never silently dropped. Two keys are ours and apply to every
-//! remote store: `max_retries` and `retry_timeout` (e.g. `30s`, `5min`) of the retries with
-//! backoff object_store makes on transient errors.
+//! unknown key is an error, never silently dropped. Some keys are ours: `max_retries` and
+//! `retry_timeout` (e.g. `30s`, `5min`) of the retries with backoff object_store makes on
+//! transient errors, for every remote store; and for GCS `bearer_token`, an OAuth access
+//! token used as is (e.g. from `gcloud auth print-access-token`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,9 +22,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use object_store::StaticCredentialProvider;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
-use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder, GoogleConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::{ObjectStore, RetryConfig};
 
@@ -111,7 +113,11 @@ impl OutputLocation {
             ));
         }
         let prefix = prefix.trim_matches('/');
-        if prefix.split('/').any(|part| part.is_empty() || part == "." || part == "..") && !prefix.is_empty() {
+        if prefix
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
+            && !prefix.is_empty()
+        {
             return Err(invalid("the prefix has an empty, \".\" or \"..\" segment"));
         }
         Ok(OutputLocation {
@@ -125,7 +131,9 @@ impl OutputLocation {
     pub fn root_url(&self) -> String {
         match self.scheme {
             Scheme::Local => self.bucket.clone(),
-            _ if self.prefix.is_empty() => format!("{}://{}", self.scheme.url_scheme(), self.bucket),
+            _ if self.prefix.is_empty() => {
+                format!("{}://{}", self.scheme.url_scheme(), self.bucket)
+            }
             _ => format!(
                 "{}://{}/{}",
                 self.scheme.url_scheme(),
@@ -141,6 +149,7 @@ impl OutputLocation {
 struct Options {
     store: BTreeMap<String, String>,
     retry: RetryConfig,
+    bearer_token: Option<String>,
 }
 
 fn split_options(options: &[(String, String)]) -> Result<Options, SinkError> {
@@ -157,6 +166,7 @@ fn split_options(options: &[(String, String)]) -> Result<Options, SinkError> {
                     .map_err(|_| bad("expected a whole number".into()))?
             }
             "retry_timeout" => out.retry.retry_timeout = parse_duration(value).map_err(bad)?,
+            "bearer_token" | "google_bearer_token" => out.bearer_token = Some(value.clone()),
             _ => {
                 out.store.insert(key.clone(), value.clone());
             }
@@ -178,7 +188,11 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "ms" => Duration::from_millis(n),
         "m" | "min" => Duration::from_secs(n * 60),
         "h" => Duration::from_secs(n * 3600),
-        other => return Err(format!("unknown duration unit \"{other}\": use ms, s, min or h")),
+        other => {
+            return Err(format!(
+                "unknown duration unit \"{other}\": use ms, s, min or h"
+            ));
+        }
     })
 }
 
@@ -281,6 +295,10 @@ pub fn gcs_builder(
     for (key, value) in &split.store {
         builder = builder.with_config(config_key::<GoogleConfigKey>(Scheme::Gcs, key)?, value);
     }
+    if let Some(token) = split.bearer_token {
+        let credential = GcpCredential { bearer: token };
+        builder = builder.with_credentials(Arc::new(StaticCredentialProvider::new(credential)));
+    }
     Ok(builder.with_retry(split.retry))
 }
 
@@ -316,13 +334,21 @@ pub fn open_store(
             }
             Arc::new(local_store(Path::new(&location.bucket))?.0)
         }
-        Scheme::S3 => Arc::new(s3_builder(location, options)?.build().map_err(build_error)?),
+        Scheme::S3 => Arc::new(
+            s3_builder(location, options)?
+                .build()
+                .map_err(build_error)?,
+        ),
         Scheme::Oss => Arc::new(
             oss_builder(location, options, &process_env)?
                 .build()
                 .map_err(build_error)?,
         ),
-        Scheme::Gcs => Arc::new(gcs_builder(location, options)?.build().map_err(build_error)?),
+        Scheme::Gcs => Arc::new(
+            gcs_builder(location, options)?
+                .build()
+                .map_err(build_error)?,
+        ),
         Scheme::Azure => Arc::new(
             azure_builder(location, options)?
                 .build()
@@ -382,7 +408,9 @@ mod tests {
             );
         }
         assert_eq!(
-            OutputLocation::parse("s3://bucket/a/b/").unwrap().root_url(),
+            OutputLocation::parse("s3://bucket/a/b/")
+                .unwrap()
+                .root_url(),
             "s3://bucket/a/b"
         );
         for bad in [
@@ -402,7 +430,10 @@ mod tests {
         let location = OutputLocation::parse("s3://bucket/p").unwrap();
         let err = s3_builder(&location, &opts(&[("acess_key_id", "SECRETVALUE")])).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("acess_key_id") && !text.contains("SECRETVALUE"), "{text}");
+        assert!(
+            text.contains("acess_key_id") && !text.contains("SECRETVALUE"),
+            "{text}"
+        );
         let location = OutputLocation::parse("gs://bucket/p").unwrap();
         assert!(gcs_builder(&location, &opts(&[("region", "x")])).is_err());
         let location = OutputLocation::parse("az://c/p").unwrap();
@@ -456,8 +487,14 @@ mod tests {
             get(AmazonS3ConfigKey::VirtualHostedStyleRequest).as_deref(),
             Some("true")
         );
-        assert_eq!(get(AmazonS3ConfigKey::Region).as_deref(), Some("cn-hangzhou"));
-        assert_eq!(get(AmazonS3ConfigKey::AccessKeyId).as_deref(), Some("LTAIxx"));
+        assert_eq!(
+            get(AmazonS3ConfigKey::Region).as_deref(),
+            Some("cn-hangzhou")
+        );
+        assert_eq!(
+            get(AmazonS3ConfigKey::AccessKeyId).as_deref(),
+            Some("LTAIxx")
+        );
         assert_eq!(
             get(AmazonS3ConfigKey::SecretAccessKey).as_deref(),
             Some("secret")
@@ -466,7 +503,10 @@ mod tests {
         // An option overrides the environment; an explicit endpoint is kept verbatim.
         let builder = oss_builder(
             &location,
-            &opts(&[("endpoint", "https://my-bucket.example.com"), ("region", "cn-beijing")]),
+            &opts(&[
+                ("endpoint", "https://my-bucket.example.com"),
+                ("region", "cn-beijing"),
+            ]),
             &env,
         )
         .unwrap();
@@ -494,7 +534,10 @@ mod tests {
         let location = OutputLocation::parse("gs://bucket/p").unwrap();
         let builder = gcs_builder(
             &location,
-            &opts(&[("google_service_account", "/tmp/sa.json")]),
+            &opts(&[
+                ("google_service_account", "/tmp/sa.json"),
+                ("bearer_token", "ya29.token"),
+            ]),
         )
         .unwrap();
         assert_eq!(
@@ -504,13 +547,18 @@ mod tests {
             Some("/tmp/sa.json")
         );
         assert_eq!(
-            builder.get_config_value(&GoogleConfigKey::Bucket).as_deref(),
+            builder
+                .get_config_value(&GoogleConfigKey::Bucket)
+                .as_deref(),
             Some("bucket")
         );
         let location = OutputLocation::parse("az://container/p").unwrap();
         let builder = azure_builder(
             &location,
-            &opts(&[("account_name", "acct"), ("endpoint", "http://127.0.0.1:10000/acct")]),
+            &opts(&[
+                ("account_name", "acct"),
+                ("endpoint", "http://127.0.0.1:10000/acct"),
+            ]),
         )
         .unwrap();
         assert_eq!(

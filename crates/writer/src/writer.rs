@@ -23,7 +23,7 @@ use crate::segment::SegmentBuffer;
 #[derive(Debug)]
 enum Segment {
     Columns(SegmentBuffer),
-    Rows(RowFile),
+    Rows(Box<RowFile>),
 }
 
 /// Writes rows of one collection into import files, one segment at a time.
@@ -377,11 +377,11 @@ impl BulkWriter {
 
 fn new_segment(schema: &Arc<CollectionSchema>, options: &WriterOptions) -> Segment {
     if options.file_type.is_row_text() {
-        Segment::Rows(RowFile::new(
+        Segment::Rows(Box::new(RowFile::new(
             Arc::clone(schema),
             options.file_type,
             options.csv.clone(),
-        ))
+        )))
     } else {
         Segment::Columns(SegmentBuffer::new(Arc::clone(schema), options.file_type))
     }
