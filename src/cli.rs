@@ -75,6 +75,11 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "DIR|URL")]
     pub output: String,
 
+    /// NumPy/Parquet segments that may be uploading while the next one is read and encoded;
+    /// the run waits beyond this, which bounds memory to about (N + 1) × chunk size.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub segments_in_flight: u16,
+
     /// A setting of the remote store, KEY=VALUE; repeatable. Keys are object_store's for the
     /// scheme (endpoint, region, access_key_id, secret_access_key, allow_http,
     /// virtual_hosted_style_request, account_name, access_key, service_account, ...), plus

@@ -56,7 +56,8 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
             storage_options: args.storage_options,
             options: WriterOptions::new(file_type)
                 .with_chunk_size(chunk_size)
-                .with_csv(csv),
+                .with_csv(csv)
+                .with_segments_in_flight(args.segments_in_flight.into()),
         })
     }
 }
