@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn datasets into files that Milvus and Zilliz Cloud can bulk-import.
 #[derive(Debug, Parser)]
@@ -17,55 +17,96 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Convert rows (JSON or JSONL) into NumPy, Parquet, JSON, JSONL or CSV import files.
+    /// Convert a dataset into NumPy, Parquet, JSON, JSONL or CSV import files.
     ///
-    /// Every row is checked against the schema; the first bad row stops the run with an
-    /// error naming the file, row and field. On success a JSON manifest is printed on
-    /// stdout: {"data_path", "batch_files", "rows", "segments", "format",
-    /// "import_options"}, where batch_files is exactly the "files" list of a Milvus import
-    /// request and import_options its "options" (the CSV sep/nullkey, when not the default).
+    /// Inputs: JSONL, JSON, CSV/TSV, Parquet, a NumPy folder (<field>.npy files), and vector
+    /// dumps (.fvecs, .bvecs, .ivecs, a 2-D .npy) for --vector-field. Every row is checked
+    /// against the schema. By default the first bad row stops the run with an error naming
+    /// the file, line or row, and field; with --on-error skip bad rows go to --reject-file
+    /// with their reason. A progress bar is drawn on stderr when it is a terminal. On success
+    /// a JSON manifest is printed on stdout: {"data_path", "data_url", "batch_files",
+    /// "batch_urls", "rows", "rejected", "segments", "format", "import_options"}, where
+    /// batch_files is exactly the "files" list of a Milvus import request and import_options
+    /// its "options" (the CSV sep/nullkey, when not the default).
     ///
     /// Examples:
     ///   bulkwriter convert --schema schemas/medium_articles.json \
     ///     --input fixtures/medium_articles.json --format parquet --output out/
-    ///   bulkwriter convert --schema schemas/medium_articles.json \
-    ///     --input fixtures/medium_articles.json --format csv --csv-sep tab --csv-null NULL \
-    ///     --output out/
+    ///   bulkwriter convert --schema schema.json --input 'data/*.parquet' \
+    ///     --format numpy --output s3://bucket/imports --on-error skip --reject-file bad.jsonl
+    ///   bulkwriter convert --schema schema.json --input sift_base.fvecs \
+    ///     --vector-field vector --id-start 0 --format parquet --output out/
     Convert(ConvertArgs),
+
+    /// Check a dataset against a schema without writing anything.
+    ///
+    /// Reads the inputs exactly as convert does and reports every bad row (file, line or
+    /// row, field, reason) on stderr, then a JSON report on stdout: {"rows", "accepted",
+    /// "rejected"}. Exits with 1 if any row is bad.
+    ///
+    /// Example:
+    ///   bulkwriter validate --schema schemas/medium_articles.json \
+    ///     --input fixtures/medium_articles.json
+    Validate(ValidateArgs),
+
+    /// Write a schema: a template from a field list, or one inferred from a data sample.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+/// `bulkwriter schema ...`
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Print a schema for the given fields, to edit and pass to --schema.
+    ///
+    /// Each --field is NAME:TYPE[:PARAM...], where TYPE is a Milvus type and the params are
+    /// primary, auto_id, nullable, dynamic (on the schema), dim=N, max_length=N,
+    /// max_capacity=N, element=TYPE, partition_key.
+    ///
+    /// Example:
+    ///   bulkwriter schema template --field id:INT64:primary \
+    ///     --field title:VARCHAR:max_length=512 --field vector:FLOAT_VECTOR:dim=768
+    Template {
+        /// A field: NAME:TYPE[:PARAM...]; repeat for every field, in order.
+        #[arg(long = "field", value_name = "NAME:TYPE[:PARAM...]", required = true)]
+        fields: Vec<String>,
+        /// Turn on the dynamic field ($meta).
+        #[arg(long)]
+        dynamic: bool,
+    },
+    /// Infer a starting schema from the first rows of a JSONL, JSON, CSV or Parquet file.
+    ///
+    /// Integers become INT64, other numbers DOUBLE, strings VARCHAR (max_length twice the
+    /// longest seen, at least 64 bytes), lists of numbers of one length FLOAT_VECTOR, other
+    /// lists ARRAY, objects JSON; a column with nulls is nullable. The first integer or
+    /// string column named id, pk or *_id becomes the primary key. Review the result: a
+    /// sample cannot tell everything.
+    ///
+    /// Example:
+    ///   bulkwriter schema infer --input fixtures/medium_articles.json > schema.json
+    Infer {
+        /// The sample file.
+        #[arg(long, value_name = "FILE")]
+        input: String,
+        /// How to read it (default: by extension).
+        #[arg(long, value_enum)]
+        input_format: Option<InputFormatArg>,
+        /// Rows to look at.
+        #[arg(long, value_name = "N", default_value_t = 1000)]
+        sample_rows: usize,
+    },
 }
 
 /// Arguments of `bulkwriter convert`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// Collection schema: the JSON of pymilvus's CollectionSchema.to_dict(), or of Milvus's
-    /// REST v2 collections/describe (e.g. schemas/medium_articles.json).
-    #[arg(long, value_name = "FILE")]
-    pub schema: PathBuf,
-
-    /// Rows to convert: JSONL (one object per line) or JSON (a list of objects, or
-    /// {"rows": [...]}, as in Milvus's import examples). Read as a stream.
-    #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
-
-    /// How to read --input; `auto` goes by the extension (.jsonl/.ndjson → jsonl, .json → json).
-    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
-    pub input_format: InputFormat,
+    /// Where and how to read.
+    #[command(flatten)]
+    pub input: InputArgs,
 
     /// Output file type.
     #[arg(long, value_enum)]
     pub format: OutputFormat,
-
-    /// CSV field separator: one character, or `tab`. Milvus needs the same value as the
-    /// import option "sep", which the manifest lists under import_options.
-    #[arg(long, value_name = "CHAR", default_value = ",")]
-    pub csv_sep: String,
-
-    /// CSV text of a null value (default: the empty cell). Milvus needs the same value as
-    /// the import option "nullkey", which the manifest lists under import_options. A value
-    /// equal to it in a nullable or default-valued field is an error, since Milvus would
-    /// read it as null.
-    #[arg(long, value_name = "TEXT", default_value = "")]
-    pub csv_null: String,
 
     /// Where segments go: <output>/<uuid>/. A local directory (created if missing), or
     /// s3://bucket/prefix (also any S3-compatible store via --storage-option endpoint=...),
@@ -75,16 +116,12 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "DIR|URL")]
     pub output: String,
 
-    /// NumPy/Parquet segments that may be uploading while the next one is read and encoded;
-    /// the run waits beyond this, which bounds memory to about (N + 1) × chunk size.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-    pub segments_in_flight: u16,
-
     /// A setting of the remote store, KEY=VALUE; repeatable. Keys are object_store's for the
     /// scheme (endpoint, region, access_key_id, secret_access_key, allow_http,
     /// virtual_hosted_style_request, account_name, access_key, service_account, ...), plus
-    /// max_retries and retry_timeout (e.g. 30s) for retries of transient errors. Unknown keys
-    /// are an error. Example: --storage-option endpoint=http://127.0.0.1:9000
+    /// max_retries and retry_timeout (e.g. 30s) for retries of transient errors, and
+    /// bearer_token for GCS. Unknown keys are an error. Example:
+    /// --storage-option endpoint=http://127.0.0.1:9000
     #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub storage_options: Vec<(String, String)>,
 
@@ -92,6 +129,100 @@ pub struct ConvertArgs {
     /// MB and MiB both mean 1024×1024 bytes, as in pymilvus.
     #[arg(long, value_name = "SIZE", default_value = "128MiB")]
     pub chunk_size: String,
+
+    /// NumPy/Parquet segments that may be uploading while the next one is read and encoded;
+    /// the run waits beyond this, which bounds memory to about (N + 1) × chunk size.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub segments_in_flight: u16,
+
+    /// CSV output separator: one character, or `tab`. Milvus needs the same value as the
+    /// import option "sep", which the manifest lists under import_options.
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub csv_sep: String,
+
+    /// CSV output text of a null value (default: the empty cell). Milvus needs the same value
+    /// as the import option "nullkey", which the manifest lists under import_options. A value
+    /// equal to it in a nullable or default-valued field is an error, since Milvus would
+    /// read it as null.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub csv_null: String,
+}
+
+/// Arguments of `bulkwriter validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Where and how to read.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// How inputs are found, read, mapped and checked (shared by convert and validate).
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Collection schema: the JSON of pymilvus's CollectionSchema.to_dict(), or of Milvus's
+    /// REST v2 collections/describe (e.g. schemas/medium_articles.json).
+    #[arg(long, value_name = "FILE")]
+    pub schema: PathBuf,
+
+    /// Data to read; repeat for several files. Globs ('data/*.parquet') and - (standard
+    /// input, with --input-format) are accepted. JSONL and JSON are streamed, never loaded
+    /// whole.
+    #[arg(long, value_name = "FILE|DIR|GLOB|-", required = true)]
+    pub input: Vec<String>,
+
+    /// How to read the inputs; by default from each file's extension (.jsonl/.ndjson, .json,
+    /// .csv/.tsv, .parquet, .npy, .fvecs, .bvecs, .ivecs; a directory is a NumPy folder).
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+
+    /// Rename an input column to a schema field, INPUT=FIELD; repeatable.
+    #[arg(long = "map", value_name = "INPUT=FIELD", value_parser = parse_key_value)]
+    pub mapping: Vec<(String, String)>,
+
+    /// Drop input columns that are not in the schema (when the dynamic field is off) instead
+    /// of stopping; they are listed once on stderr.
+    #[arg(long)]
+    pub ignore_unknown: bool,
+
+    /// What to do with a bad row: stop (the default) or skip it, writing it to
+    /// --reject-file with its reason.
+    #[arg(long, value_enum, default_value_t = OnError::Stop)]
+    pub on_error: OnError,
+
+    /// Where skipped rows go: one JSON object per line, {"file", "row", "line", "field",
+    /// "error", "data"}, "data" being the row as read.
+    #[arg(long, value_name = "FILE")]
+    pub reject_file: Option<PathBuf>,
+
+    /// Stop once more than N rows were rejected.
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// CSV input separator: one character, or `tab` (default: `,`; a tab for .tsv files).
+    #[arg(long, value_name = "CHAR")]
+    pub input_sep: Option<String>,
+
+    /// CSV input text of a null cell (in nullable or default-valued fields).
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub input_null: String,
+
+    /// The vector field that .fvecs/.bvecs/.ivecs/.npy vector files fill.
+    #[arg(long, value_name = "FIELD")]
+    pub vector_field: Option<String>,
+
+    /// First primary key generated for vector files (then +1 per vector), unless the key is
+    /// auto-id.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub id_start: i64,
+
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// How messages on stderr are written: text, or json (one object per line, for
+    /// pipelines).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -103,14 +234,44 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Input formats.
+/// Input formats (`--input-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormat {
-    /// From the file extension.
-    Auto,
+pub enum InputFormatArg {
     /// One JSON object per line.
     Jsonl,
     /// A JSON list of objects, or {"rows": [...]}.
+    Json,
+    /// CSV (or TSV) with a header.
+    Csv,
+    /// Parquet.
+    Parquet,
+    /// A folder of <field>.npy files.
+    Numpy,
+    /// A 2-D .npy matrix of vectors (--vector-field).
+    Npy,
+    /// .fvecs float vectors (--vector-field).
+    Fvecs,
+    /// .bvecs byte vectors (--vector-field).
+    Bvecs,
+    /// .ivecs int32 vectors (--vector-field).
+    Ivecs,
+}
+
+/// What to do with a bad row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Stop at the first bad row.
+    Stop,
+    /// Skip bad rows; write them to --reject-file.
+    Skip,
+}
+
+/// How stderr messages are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
     Json,
 }
 

@@ -1,23 +1,135 @@
-//! `bulkwriter convert`: validated configuration and the conversion run.
+//! `bulkwriter convert` and `bulkwriter validate`: validated configuration, and the pipeline
+//! that reads every input into the writer under the error policy.
 
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
+use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
-use bulkwriter_writer::{BulkWriter, CsvOptions, FileType, WriteError, WriterOptions, parse_size};
+use bulkwriter_sink::SegmentSink;
+use bulkwriter_writer::{
+    BulkWriter, CsvOptions, FileType, WriteError, WriterOptions, arrow_row_to_json, parse_size,
+};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
 
-use crate::cli::{ConvertArgs, InputFormat, OutputFormat};
-use crate::input::{self, ReadError};
+use crate::cli::{ConvertArgs, InputArgs, InputFormatArg, LogFormat, OnError, OutputFormat};
+use crate::input::{self, Chunk, InputFile, InputFormat, Raw, ReadOptions, RowPosition};
+use crate::report::Reporter;
+
+/// Rows per Arrow batch read from columnar inputs.
+const BATCH_ROWS: usize = 4096;
+
+/// Checked input settings, shared by convert and validate.
+#[derive(Debug)]
+pub struct InputConfig {
+    schema: CollectionSchema,
+    files: Vec<InputFile>,
+    mapping: HashMap<String, String>,
+    ignore_unknown: bool,
+    on_error: OnError,
+    reject_file: Option<PathBuf>,
+    max_errors: Option<u64>,
+    csv_separator: Option<u8>,
+    csv_null: String,
+    vector_field: Option<String>,
+    id_start: i64,
+    /// Whether stderr gets no bar and no summary.
+    pub quiet: bool,
+    /// How stderr messages are written.
+    pub log_format: LogFormat,
+}
+
+impl InputFormatArg {
+    fn format(self) -> InputFormat {
+        match self {
+            InputFormatArg::Jsonl => InputFormat::Jsonl,
+            InputFormatArg::Json => InputFormat::Json,
+            InputFormatArg::Csv => InputFormat::Csv,
+            InputFormatArg::Parquet => InputFormat::Parquet,
+            InputFormatArg::Numpy => InputFormat::NumpyDir,
+            InputFormatArg::Npy => InputFormat::NpyMatrix,
+            InputFormatArg::Fvecs => InputFormat::Fvecs,
+            InputFormatArg::Bvecs => InputFormat::Bvecs,
+            InputFormatArg::Ivecs => InputFormat::Ivecs,
+        }
+    }
+}
+
+/// A separator given as one character or `tab`.
+fn separator(option: &str, text: &str) -> Result<char> {
+    if text.eq_ignore_ascii_case("tab") || text == "\\t" {
+        return Ok('\t');
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => bail!("{option} {text:?}: give exactly one character, or `tab`"),
+    }
+}
+
+impl TryFrom<InputArgs> for InputConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: InputArgs) -> Result<Self> {
+        let text = std::fs::read_to_string(&args.schema)
+            .with_context(|| format!("cannot read schema {}", args.schema.display()))?;
+        let schema = CollectionSchema::from_json_str(&text)
+            .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+        let files = input::expand(&args.input, args.input_format.map(InputFormatArg::format))?;
+        let mut mapping = HashMap::new();
+        for (from, to) in args.mapping {
+            if mapping.insert(from.clone(), to).is_some() {
+                bail!("--map {from}=...: the column is mapped twice");
+            }
+        }
+        let csv_separator = match &args.input_sep {
+            Some(text) => {
+                let c = separator("--input-sep", text)?;
+                Some(
+                    u8::try_from(c)
+                        .ok()
+                        .filter(u8::is_ascii)
+                        .ok_or_else(|| anyhow!("--input-sep must be an ASCII character"))?,
+                )
+            }
+            None => None,
+        };
+        if args.on_error == OnError::Skip && args.reject_file.is_none() {
+            bail!(
+                "--on-error skip needs --reject-file PATH, so that every skipped row is kept with its reason"
+            );
+        }
+        if files.iter().any(|f| f.format.is_vector_dump()) && args.vector_field.is_none() {
+            bail!("vector files (.fvecs, .bvecs, .ivecs, .npy) need --vector-field FIELD");
+        }
+        Ok(InputConfig {
+            schema,
+            files,
+            mapping,
+            ignore_unknown: args.ignore_unknown,
+            on_error: args.on_error,
+            reject_file: args.reject_file,
+            max_errors: args.max_errors,
+            csv_separator,
+            csv_null: args.input_null,
+            vector_field: args.vector_field,
+            id_start: args.id_start,
+            quiet: args.quiet,
+            log_format: args.log_format,
+        })
+    }
+}
 
 /// A checked `convert` request.
 #[derive(Debug)]
 pub struct ConvertConfig {
-    schema: CollectionSchema,
-    input: PathBuf,
-    input_format: InputFormat,
+    input: InputConfig,
     output: String,
     storage_options: Vec<(String, String)>,
     options: WriterOptions,
@@ -27,14 +139,6 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
     type Error = anyhow::Error;
 
     fn try_from(args: ConvertArgs) -> Result<Self> {
-        let text = std::fs::read_to_string(&args.schema)
-            .with_context(|| format!("cannot read schema {}", args.schema.display()))?;
-        let schema = CollectionSchema::from_json_str(&text)
-            .with_context(|| format!("invalid schema {}", args.schema.display()))?;
-        let input_format = match args.input_format {
-            InputFormat::Auto => detect_format(&args.input)?,
-            other => other,
-        };
         let chunk_size = parse_size(&args.chunk_size).map_err(|e| anyhow!("--chunk-size: {e}"))?;
         let file_type = match args.format {
             OutputFormat::Numpy => FileType::Numpy,
@@ -43,15 +147,13 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
             OutputFormat::Jsonl => FileType::Jsonl,
             OutputFormat::Csv => FileType::Csv,
         };
-        let csv = CsvOptions::new(csv_separator(&args.csv_sep)?, args.csv_null)
+        let csv = CsvOptions::new(separator("--csv-sep", &args.csv_sep)?, args.csv_null)
             .map_err(|e| anyhow!("--csv-sep/--csv-null: {e}"))?;
         if file_type != FileType::Csv && csv != CsvOptions::default() {
             bail!("--csv-sep and --csv-null apply only to --format csv");
         }
         Ok(ConvertConfig {
-            schema,
-            input: args.input,
-            input_format,
+            input: InputConfig::try_from(args.input)?,
             output: args.output,
             storage_options: args.storage_options,
             options: WriterOptions::new(file_type)
@@ -59,33 +161,6 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
                 .with_csv(csv)
                 .with_segments_in_flight(args.segments_in_flight.into()),
         })
-    }
-}
-
-/// The `--csv-sep` value: one character, `tab`, or the two characters `\t`.
-fn csv_separator(text: &str) -> Result<char> {
-    if text.eq_ignore_ascii_case("tab") || text == "\\t" {
-        return Ok('\t');
-    }
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Ok(c),
-        _ => bail!("--csv-sep {text:?}: give exactly one character, or `tab`"),
-    }
-}
-
-fn detect_format(path: &std::path::Path) -> Result<InputFormat> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    match ext.as_deref() {
-        Some("jsonl" | "ndjson") => Ok(InputFormat::Jsonl),
-        Some("json") => Ok(InputFormat::Json),
-        _ => bail!(
-            "cannot tell the format of {} from its extension: pass --input-format jsonl or json",
-            path.display()
-        ),
     }
 }
 
@@ -101,72 +176,431 @@ pub struct Manifest {
     /// The same files as full URLs (Zilliz Cloud's `objectUrls`).
     batch_urls: Vec<Vec<String>>,
     rows: u64,
+    rejected: u64,
     segments: usize,
     format: &'static str,
     /// The `options` of the import request: CSV `sep` and `nullkey` when not the default.
     import_options: std::collections::BTreeMap<String, String>,
 }
 
+/// What `validate` prints on stdout.
+#[derive(Debug, Serialize)]
+pub struct ValidationReport {
+    rows: u64,
+    accepted: u64,
+    rejected: u64,
+}
+
+impl ValidationReport {
+    /// Whether every row is valid.
+    pub fn ok(&self) -> bool {
+        self.rejected == 0
+    }
+}
+
 /// Runs the conversion and returns the manifest.
 pub fn run(config: ConvertConfig) -> Result<Manifest> {
-    let file = File::open(&config.input)
-        .with_context(|| format!("cannot open input {}", config.input.display()))?;
-    let reader = BufReader::with_capacity(1 << 20, file);
     let file_type = config.options.file_type;
-    let mut writer = BulkWriter::open(
-        config.schema,
+    let writer = BulkWriter::open(
+        config.input.schema.clone(),
         &config.output,
         &config.storage_options,
         config.options,
     )?;
-
-    let input_name = config.input.display().to_string();
-    // Boxed: the error travels back through the reader's results.
-    type RowFailure = Box<(WriteError, input::RowPosition)>;
-    let on_row = |row, position: input::RowPosition| -> Result<(), RowFailure> {
-        writer.append_row(&row).map_err(|e| Box::new((e, position)))
-    };
-    let result = match config.input_format {
-        InputFormat::Jsonl => input::read_jsonl(reader, on_row),
-        _ => input::read_json(reader, on_row),
-    };
-    match result {
-        Ok(_) => {}
-        Err(ReadError::Syntax(message)) => bail!("{input_name}: {message}"),
-        Err(ReadError::Row(failure)) => {
-            let (error, position) = *failure;
-            let written = writer.batch_files().len();
-            let mut message = match (&error, position.line) {
-                (WriteError::Row { .. }, Some(line)) => {
-                    format!("{input_name}: line {line}: {error}")
-                }
-                _ => format!("{input_name}: {error}"),
-            };
-            if written > 0 {
-                message.push_str(&format!(
-                    "\n({written} complete segment(s) were written to {} before this row)",
-                    writer.data_path()
-                ));
-            }
-            bail!(message);
-        }
-    }
-    writer.commit().context("writing the last segment")?;
-    if !writer.dropped_keys().is_empty() {
-        let keys: Vec<&str> = writer.dropped_keys().iter().map(String::as_str).collect();
-        eprintln!(
-            "warning: keys not in the schema were dropped because the dynamic field is off: {}",
-            keys.join(", ")
-        );
-    }
+    let mut pipeline = Pipeline::new(&config.input, writer, false)?;
+    let result = pipeline.run_all(&config.input);
+    let writer = pipeline.finish(result, "writing the last segment")?;
+    let counts = pipeline.counts;
+    let rate = counts.accepted as f64 / pipeline.reporter.elapsed().as_secs_f64().max(1e-3);
+    pipeline.reporter.finish(
+        &format!(
+            "{} rows written ({} rejected) to {} {} segment(s) under {} in {:.1} s ({rate:.0} rows/s)",
+            counts.accepted,
+            counts.rejected,
+            writer.batch_files().len(),
+            file_type,
+            writer.data_url(),
+            pipeline.reporter.elapsed().as_secs_f64()
+        ),
+        json!({"rows": counts.accepted, "rejected": counts.rejected,
+               "segments": writer.batch_files().len(),
+               "seconds": pipeline.reporter.elapsed().as_secs_f64(), "data_url": writer.data_url()}),
+    );
     Ok(Manifest {
         data_path: writer.data_path(),
         data_url: writer.data_url(),
         batch_files: writer.batch_files().to_vec(),
         batch_urls: writer.batch_urls(),
         rows: writer.total_row_count(),
+        rejected: counts.rejected,
         segments: writer.batch_files().len(),
         format: file_type.name(),
         import_options: writer.import_options(),
     })
+}
+
+/// Checks every row without writing; bad rows are listed on stderr.
+pub fn validate(mut config: InputConfig) -> Result<ValidationReport> {
+    // Validation reports every bad row unless asked to stop at the first.
+    let explicit_stop = config.max_errors == Some(0);
+    if !explicit_stop {
+        config.on_error = OnError::Skip;
+    }
+    let writer = BulkWriter::with_sink(
+        config.schema.clone(),
+        SegmentSink::in_memory()?,
+        WriterOptions::new(FileType::Parquet).with_dry_run(true),
+    )?;
+    let mut pipeline = Pipeline::new(&config, writer, true)?;
+    let result = pipeline.run_all(&config);
+    pipeline.finish(result, "checking the last rows")?;
+    let counts = pipeline.counts;
+    pipeline.reporter.finish(
+        &format!(
+            "{} rows checked: {} valid, {} rejected",
+            counts.accepted + counts.rejected,
+            counts.accepted,
+            counts.rejected
+        ),
+        json!({"rows": counts.accepted + counts.rejected, "accepted": counts.accepted,
+               "rejected": counts.rejected}),
+    );
+    Ok(ValidationReport {
+        rows: counts.accepted + counts.rejected,
+        accepted: counts.accepted,
+        rejected: counts.rejected,
+    })
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    accepted: u64,
+    rejected: u64,
+}
+
+/// Reads inputs into a writer, applying the unknown-column and bad-row policies.
+struct Pipeline {
+    writer: Option<BulkWriter>,
+    schema: Arc<CollectionSchema>,
+    reporter: Reporter,
+    counts: Counts,
+    on_error: OnError,
+    max_errors: Option<u64>,
+    reject: Option<(PathBuf, BufWriter<File>)>,
+    ignore_unknown: bool,
+    /// Column names already checked against the schema.
+    known_columns: HashSet<String>,
+    /// Field name → input column name, to write rejected rows as they were read.
+    unmapping: HashMap<String, String>,
+    /// Bytes of the inputs finished so far.
+    bytes_done: u64,
+    /// Whether bad rows are listed on stderr (validate).
+    list_rejects: bool,
+}
+
+impl Pipeline {
+    fn new(config: &InputConfig, writer: BulkWriter, list_rejects: bool) -> Result<Pipeline> {
+        let total = config.files.iter().map(|f| f.size).sum::<Option<u64>>();
+        let reject = match &config.reject_file {
+            Some(path) => {
+                let file = File::create(path)
+                    .with_context(|| format!("cannot create --reject-file {}", path.display()))?;
+                Some((path.clone(), BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(Pipeline {
+            writer: Some(writer),
+            schema: Arc::new(config.schema.clone()),
+            reporter: Reporter::new(config.log_format, config.quiet, total),
+            counts: Counts::default(),
+            on_error: config.on_error,
+            max_errors: config.max_errors,
+            reject,
+            ignore_unknown: config.ignore_unknown,
+            known_columns: HashSet::new(),
+            unmapping: config
+                .mapping
+                .iter()
+                .map(|(from, to)| (to.clone(), from.clone()))
+                .collect(),
+            bytes_done: 0,
+            list_rejects,
+        })
+    }
+
+    fn writer(&mut self) -> &mut BulkWriter {
+        self.writer
+            .as_mut()
+            .expect("the writer is taken only by finish")
+    }
+
+    fn run_all(&mut self, config: &InputConfig) -> Result<()> {
+        let consumed = Arc::new(AtomicU64::new(0));
+        for file in &config.files {
+            let options = ReadOptions {
+                schema: &config.schema,
+                mapping: &config.mapping,
+                csv_separator: config.csv_separator,
+                csv_null: &config.csv_null,
+                vector_field: config.vector_field.as_deref(),
+                id_start: config.id_start,
+                batch_rows: BATCH_ROWS,
+                consumed: Arc::clone(&consumed),
+            };
+            let mut visit = |chunk: Chunk| -> Result<()> {
+                self.take_chunk(file, chunk)?;
+                let bytes = self.bytes_done + consumed.load(Ordering::Relaxed);
+                let writer = self.writer();
+                let (rows, segment) = (
+                    writer.total_row_count(),
+                    writer.batch_files().len() as u64 + 1,
+                );
+                self.reporter
+                    .progress(bytes, rows, self.counts.rejected, segment);
+                Ok(())
+            };
+            input::read(file, &options, &mut visit).with_context(|| file.name.clone())?;
+            self.bytes_done += file.size.unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// Ends the run: commits the writer on success, and on any error leaves the output
+    /// without a final segment and reports what was written.
+    fn finish(&mut self, result: Result<()>, last: &str) -> Result<BulkWriter> {
+        if let Some((path, reject)) = &mut self.reject {
+            reject
+                .flush()
+                .with_context(|| format!("cannot write --reject-file {}", path.display()))?;
+        }
+        let mut writer = self
+            .writer
+            .take()
+            .ok_or_else(|| anyhow!("finished twice"))?;
+        if let Err(error) = result {
+            self.reporter.abandon();
+            let written = writer.batch_files().len();
+            if written > 0 {
+                return Err(error.context(format!(
+                    "{written} complete segment(s) were written to {} before the error",
+                    writer.data_url()
+                )));
+            }
+            return Err(error);
+        }
+        if let Err(e) = writer.commit().context(last.to_string()) {
+            self.reporter.abandon();
+            return Err(e);
+        }
+        let dropped = writer.dropped_keys();
+        if !dropped.is_empty() {
+            let keys: Vec<&str> = dropped.iter().map(String::as_str).collect();
+            self.reporter.warn(&format!(
+                "input columns that match no field were dropped (the dynamic field is off): {}",
+                keys.join(", ")
+            ));
+        }
+        Ok(writer)
+    }
+
+    /// Refuses, once per column, input columns the schema cannot place.
+    fn check_columns<'a>(&mut self, names: impl Iterator<Item = &'a str>) -> Result<()> {
+        for name in names {
+            if self.known_columns.contains(name) {
+                continue;
+            }
+            let schema = &self.schema;
+            // With the dynamic field on, every other column (and `$meta`) goes to `$meta`.
+            let placed = schema.field(name).is_some()
+                || schema.struct_fields.iter().any(|s| s.name == name)
+                || schema.enable_dynamic_field;
+            if !placed && !self.ignore_unknown {
+                let original = self.unmapping.get(name).map_or(name, String::as_str);
+                bail!(
+                    "the input column '{original}' matches no field of the schema and the dynamic field is off: rename it with --map {original}=FIELD, or drop such columns with --ignore-unknown"
+                );
+            }
+            self.known_columns.insert(name.to_string());
+        }
+        Ok(())
+    }
+
+    fn take_chunk(&mut self, file: &InputFile, chunk: Chunk) -> Result<()> {
+        match chunk {
+            Chunk::Row(row) => {
+                if let Value::Object(map) = &row.value {
+                    let names: Vec<String> = map
+                        .keys()
+                        .filter(|k| !self.known_columns.contains(*k))
+                        .cloned()
+                        .collect();
+                    self.check_columns(names.iter().map(String::as_str))?;
+                }
+                match self.writer().append_row(&row.value) {
+                    Ok(()) => self.counts.accepted += 1,
+                    Err(WriteError::Row { field, message, .. }) => {
+                        let data = self.raw_data(&row.raw, &row.value);
+                        self.reject(file, row.position, &field, &message, data)?;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            Chunk::BadRow {
+                position,
+                raw,
+                reason,
+            } => {
+                let data = self.raw_data(&raw, &Value::Null);
+                self.reject(file, position, "", &reason, data)?;
+            }
+            Chunk::Batch { batch, first_row } => {
+                let names: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                self.check_columns(names.iter().map(String::as_str))?;
+                self.take_batch(file, &batch, first_row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended.
+    fn take_batch(&mut self, file: &InputFile, batch: &RecordBatch, first_row: u64) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let rest = batch.slice(offset, batch.num_rows() - offset);
+            let given = self.writer().rows_given();
+            match self.writer().append_batch(&rest) {
+                Ok(()) => {
+                    self.counts.accepted += rest.num_rows() as u64;
+                    return Ok(());
+                }
+                Err(WriteError::Row {
+                    row,
+                    field,
+                    message,
+                }) => {
+                    let bad = (row - given - 1) as usize;
+                    self.counts.accepted += bad as u64;
+                    let position = RowPosition {
+                        row: first_row + (offset + bad) as u64 + 1,
+                        line: None,
+                    };
+                    let data = self.unmap(arrow_row_to_json(batch, offset + bad));
+                    self.reject(file, position, &field, &message, data)?;
+                    offset += bad + 1;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A row's JSON with input column names.
+    fn unmap(&self, value: Value) -> Value {
+        match value {
+            Value::Object(map) if !self.unmapping.is_empty() => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| match self.unmapping.get(&k) {
+                        Some(original) => (original.clone(), v),
+                        None => (k, v),
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
+    /// A rejected row as it was read: the JSONL line's own text, the CSV cells by header,
+    /// or the row object with input column names.
+    fn raw_data(&self, raw: &Raw, value: &Value) -> RawData {
+        match raw {
+            Raw::Line(line) => match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                Ok(_) => RawData::Json(line.trim().to_string()),
+                Err(_) => RawData::Text(line.clone()),
+            },
+            Raw::Record { header, record } => {
+                let mut map = Map::new();
+                for (name, cell) in header.iter().zip(record.iter()) {
+                    map.insert(name.clone(), Value::String(cell.to_string()));
+                }
+                RawData::Value(Value::Object(map))
+            }
+            Raw::Value => RawData::Value(self.unmap(value.clone())),
+        }
+    }
+
+    /// A bad row: stops the run (default), or goes to the reject file.
+    fn reject(
+        &mut self,
+        file: &InputFile,
+        position: RowPosition,
+        field: &str,
+        message: &str,
+        data: impl Into<RawData>,
+    ) -> Result<()> {
+        let field_part = if field.is_empty() {
+            String::new()
+        } else {
+            format!(", field '{field}'")
+        };
+        // Errors that stop the run get the file name from run_all's context.
+        let at = format!("{position}{field_part}: {message}");
+        let described = format!("{}: {at}", file.name);
+        if self.on_error == OnError::Stop {
+            bail!(at);
+        }
+        self.counts.rejected += 1;
+        if self.list_rejects {
+            self.reporter.rejected_row(&described);
+        }
+        if let Some((path, out)) = &mut self.reject {
+            let mut line = String::from("{");
+            line.push_str(&format!("\"file\":{}", json!(file.name)));
+            line.push_str(&format!(",\"row\":{}", position.row));
+            if let Some(l) = position.line {
+                line.push_str(&format!(",\"line\":{l}"));
+            }
+            line.push_str(&format!(
+                ",\"field\":{},\"error\":{}",
+                json!(field),
+                json!(message)
+            ));
+            match data.into() {
+                // A JSONL line is valid JSON: kept byte for byte.
+                RawData::Json(text) => line.push_str(&format!(",\"data\":{text}")),
+                RawData::Text(text) => line.push_str(&format!(",\"text\":{}", json!(text))),
+                RawData::Value(value) => line.push_str(&format!(",\"data\":{value}")),
+            }
+            line.push_str("}\n");
+            out.write_all(line.as_bytes())
+                .with_context(|| format!("cannot write --reject-file {}", path.display()))?;
+        }
+        if let Some(max) = self.max_errors
+            && self.counts.rejected > max
+        {
+            bail!("more than --max-errors {max} rows were rejected; the last: {at}");
+        }
+        Ok(())
+    }
+}
+
+/// A rejected row's original form in the reject file.
+enum RawData {
+    /// JSON text, written as is.
+    Json(String),
+    /// Text that is not JSON (a broken JSONL line).
+    Text(String),
+    /// A JSON value.
+    Value(Value),
+}
+
+impl From<Value> for RawData {
+    fn from(value: Value) -> Self {
+        RawData::Value(value)
+    }
 }

@@ -1,38 +1,61 @@
 //! `bulkwriter`: converts datasets into Milvus bulk-import files.
 //!
-//! Layout: `cli` parses arguments (clap), `convert` validates them into a configuration and
-//! runs the conversion, `input` streams rows from JSON and JSONL. The libraries do the work:
-//! `bulkwriter_schema` (schemas and rules), `bulkwriter_writer` (segments and encodings) and
-//! `bulkwriter_sink` (storage).
+//! Layout: `cli` parses arguments (clap); `convert` validates them into a configuration and
+//! runs the pipeline (convert and validate); `input` reads every input format as rows or
+//! Arrow batches; `report` draws progress and prints messages on stderr; `schema_cmd` writes
+//! schema templates and infers schemas. The libraries do the work: `bulkwriter_schema`
+//! (schemas and rules), `bulkwriter_writer` (segments and encodings) and `bulkwriter_sink`
+//! (storage).
 
 mod cli;
 mod convert;
 mod input;
+mod report;
+mod schema_cmd;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log_format = match &cli.command {
+        Command::Convert(args) => args.input.log_format,
+        Command::Validate(args) => args.input.log_format,
+        Command::Schema(_) => LogFormat::Text,
+    };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            report::print_error(log_format, &error);
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => {
             let config = convert::ConvertConfig::try_from(args)?;
             let manifest = convert::run(config)?;
             println!("{}", serde_json::to_string(&manifest)?);
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(args) => {
+            let config = convert::InputConfig::try_from(args.input)?;
+            let report = convert::validate(config)?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Schema(command) => {
+            println!("{}", schema_cmd::run(command)?);
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

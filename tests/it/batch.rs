@@ -43,8 +43,10 @@ fn reference_parquet_appended_as_batches_gives_reference_numpy() {
     }
 }
 
+/// A bad row in a batch: the error names the first bad row in row order (not the first bad
+/// column) and its field; the rows before it are kept, the rest of the batch is not.
 #[test]
-fn a_bad_value_in_a_batch_names_row_and_field_and_keeps_nothing_of_the_batch() {
+fn a_bad_value_in_a_batch_names_the_first_bad_row_and_keeps_the_rows_before_it() {
     let schema =
         bulkwriter_schema::CollectionSchema::from_json_value(&serde_json::json!({"fields": [
         {"name": "id", "type": "INT64", "is_primary": true},
@@ -72,5 +74,33 @@ fn a_bad_value_in_a_batch_names_row_and_field_and_keeps_nothing_of_the_batch() {
         "{err}"
     );
     assert!(err.to_string().contains("got 1, dim is 2"), "{err}");
-    assert_eq!(writer.total_row_count(), 2, "the failed batch left no rows");
+    assert_eq!(
+        writer.total_row_count(),
+        4,
+        "the two good rows before it are kept"
+    );
+
+    // Row 2 has a bad vector and row 3 a title that is too long: row order wins over
+    // column order (title comes before v).
+    let vectors = ListArray::from_iter_primitive::<Float32Type, _, _>(vec![
+        Some(vec![Some(1.0), Some(2.0)]),
+        Some(vec![Some(3.0)]),
+        Some(vec![Some(5.0), Some(6.0)]),
+    ]);
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(Int64Array::from(vec![7, 8, 9]))),
+        (
+            "title",
+            Arc::new(StringArray::from(vec!["a", "b", "toolong"])),
+        ),
+        ("v", Arc::new(vectors)),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let given = writer.rows_given();
+    let err = writer.append_batch(&batch).unwrap_err();
+    assert!(
+        matches!(&err, WriteError::Row { row, field, .. } if *row == given + 2 && field == "v"),
+        "{err}"
+    );
+    assert_eq!(writer.total_row_count(), 5);
 }

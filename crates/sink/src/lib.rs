@@ -216,6 +216,22 @@ impl SegmentSink {
         })
     }
 
+    /// A sink that keeps files in memory: for tests, and for checking data without writing
+    /// (`bulkwriter validate` stores nothing at all through it).
+    pub fn in_memory() -> Result<SegmentSink, SinkError> {
+        let location = OutputLocation {
+            scheme: Scheme::Local,
+            bucket: "memory".into(),
+            prefix: String::new(),
+        };
+        SegmentSink::new(
+            Arc::new(object_store::memory::InMemory::new()),
+            location,
+            String::new(),
+            "memory:/".into(),
+        )
+    }
+
     /// The output this sink writes to.
     pub fn location(&self) -> &OutputLocation {
         &self.inner.location

@@ -416,11 +416,19 @@ fn number_at(array: &dyn Array, row: usize) -> Option<Result<Value, CellError>> 
 /// Any supported cell as a JSON value: scalars, strings, binary (as byte lists), lists and
 /// structs (as objects).
 pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, CellError> {
+    to_json_with(array, row, false)
+}
+
+/// [`to_json`]; when `lenient`, NaN and infinity become strings instead of errors.
+fn to_json_with(array: &dyn Array, row: usize, lenient: bool) -> Result<Value, CellError> {
     if array.is_null(row) {
         return Ok(Value::Null);
     }
     if let Some(v) = number_at(array, row) {
-        return v;
+        return match v {
+            Err(CellError::NonFinite(f)) if lenient => Ok(Value::String(f.to_string())),
+            other => other,
+        };
     }
     if let Some(s) = str_at(array, row) {
         return Ok(Value::String(s.to_string()));
@@ -437,14 +445,17 @@ pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, CellError>
     }
     if let Some((offsets, child)) = list_parts(array) {
         return (offsets[row]..offsets[row + 1])
-            .map(|i| to_json(child.as_ref(), i))
+            .map(|i| to_json_with(child.as_ref(), i, lenient))
             .collect::<Result<Vec<_>, _>>()
             .map(Value::Array);
     }
     if let Some(st) = array.as_struct_opt() {
         let mut map = Map::new();
         for (field, child) in st.fields().iter().zip(st.columns()) {
-            map.insert(field.name().clone(), to_json(child.as_ref(), row)?);
+            map.insert(
+                field.name().clone(),
+                to_json_with(child.as_ref(), row, lenient)?,
+            );
         }
         return Ok(Value::Object(map));
     }
@@ -452,6 +463,22 @@ pub(crate) fn to_json(array: &dyn Array, row: usize) -> Result<Value, CellError>
         "Arrow type {} is not supported",
         array.data_type()
     )))
+}
+
+/// Row `row` of a batch as a JSON object, every column included (nulls as `null`): how a
+/// rejected Arrow row is shown and kept in a reject file. Non-finite floats are written as
+/// strings (`"NaN"`), since JSON has no number for them.
+pub fn arrow_row_to_json(batch: &RecordBatch, row: usize) -> Value {
+    let mut object = Map::new();
+    for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let value = match to_json_with(array.as_ref(), row, true) {
+            Ok(v) => v,
+            Err(CellError::NonFinite(v)) => Value::String(v.to_string()),
+            Err(CellError::Type(message)) => Value::String(format!("<{message}>")),
+        };
+        object.insert(field.name().clone(), value);
+    }
+    Value::Object(object)
 }
 
 /// Row `row` of a batch as a JSON object, for file types written row by row. Null cells of

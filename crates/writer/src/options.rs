@@ -149,6 +149,8 @@ pub struct WriterOptions {
     /// Encoded NumPy/Parquet segments that may be uploading while the next one is filled;
     /// the writer waits for the oldest beyond this, which bounds memory.
     pub segments_in_flight: usize,
+    /// Check rows only: segments are cut and counted but nothing is stored.
+    pub dry_run: bool,
 }
 
 impl WriterOptions {
@@ -159,6 +161,7 @@ impl WriterOptions {
             chunk_size: DEFAULT_CHUNK_SIZE,
             csv: CsvOptions::default(),
             segments_in_flight: 2,
+            dry_run: false,
         }
     }
 
@@ -171,6 +174,12 @@ impl WriterOptions {
     /// Sets how many encoded segments may upload while the next is filled (at least 1).
     pub fn with_segments_in_flight(mut self, segments: usize) -> Self {
         self.segments_in_flight = segments.max(1);
+        self
+    }
+
+    /// Checks rows without storing anything (`bulkwriter validate`).
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
         self
     }
 

@@ -76,6 +76,8 @@ pub(crate) struct RowFile {
     cell: String,
     /// Columns per row (a lone empty CSV cell must be quoted).
     column_count: usize,
+    /// Bytes of rows counted but not written (dry run).
+    dry_bytes: u64,
 }
 
 impl std::fmt::Debug for RowFile {
@@ -98,6 +100,7 @@ impl RowFile {
             scratch: Scratch::default(),
             cell: String::new(),
             column_count: 0,
+            dry_bytes: 0,
         };
         file.column_count = file.column_names().len();
         file
@@ -110,7 +113,9 @@ impl RowFile {
 
     /// Bytes of the open segment so far.
     pub fn size(&self) -> u64 {
-        self.upload.as_ref().map_or(0, FileUpload::bytes_written)
+        self.upload
+            .as_ref()
+            .map_or(self.dry_bytes, FileUpload::bytes_written)
     }
 
     /// The file name extension.
@@ -192,10 +197,17 @@ impl RowFile {
         Ok(())
     }
 
+    /// Counts a row that is checked but not written (a dry run).
+    pub fn count_row(&mut self, bytes: usize) {
+        self.rows += 1;
+        self.dry_bytes += bytes as u64;
+    }
+
     /// Completes the segment's file and returns how it is reported, or `None` if it has no
     /// rows.
     pub fn finish(&mut self) -> Result<Option<StoredFile>, SinkError> {
         self.rows = 0;
+        self.dry_bytes = 0;
         let Some(mut upload) = self.upload.take() else {
             return Ok(None);
         };

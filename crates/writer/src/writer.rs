@@ -152,6 +152,12 @@ impl BulkWriter {
             .collect()
     }
 
+    /// Rows given to the writer so far, accepted or not: the count the row numbers of
+    /// [`WriteError::Row`] continue from.
+    pub fn rows_given(&self) -> u64 {
+        self.rows_seen
+    }
+
     /// Rows accepted so far (buffered or stored).
     pub fn total_row_count(&self) -> u64 {
         self.rows_written + self.buffer_row_count() as u64
@@ -217,6 +223,12 @@ impl BulkWriter {
 
     /// Appends one encoded row to the open row file.
     fn write_row_text(&mut self, text: &str) -> Result<()> {
+        if self.options.dry_run {
+            if let Segment::Rows(file) = &mut self.segment {
+                file.count_row(text.len());
+            }
+            return Ok(());
+        }
         let segment = self.flush_count + 1;
         let Segment::Rows(file) = &mut self.segment else {
             return Ok(());
@@ -227,8 +239,10 @@ impl BulkWriter {
     }
 
     /// Validates and appends the rows of an Arrow batch, column by column. Columns are
-    /// matched to fields by name; on error no row of the batch is kept and the error names the
-    /// row (counting all rows appended so far, from 1) and the field.
+    /// matched to fields by name. On error the result names the first bad row in row order
+    /// (counting all rows given to this writer, from 1) and its field; the rows before it are
+    /// kept (they may already be in a stored segment) and the rows from it on are not, so a
+    /// caller can skip the bad row and append the rest.
     pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         if let Segment::Rows(_) = self.segment {
             return self.append_batch_rows(batch);
@@ -248,7 +262,20 @@ impl BulkWriter {
             };
             let len = (guess.clamp(1, 4096) as usize).min(batch.num_rows() - offset);
             let before = rows;
-            self.append_slice(&batch.slice(offset, len))?;
+            if let Err(e) = self.append_slice(&batch.slice(offset, len)) {
+                if len == 1 {
+                    return Err(e);
+                }
+                // The slice was taken back whole: add it row by row, so the rows before the
+                // first bad one are kept and the error names that row.
+                self.rows_seen -= len as u64;
+                for i in 0..len {
+                    self.append_slice(&batch.slice(offset + i, 1))?;
+                    self.flush_if_full()?;
+                }
+                offset += len;
+                continue;
+            }
             if len > 1 && self.buffer_size() as u64 > self.options.chunk_size {
                 // Overshot: take the slice back and add it one row at a time.
                 if let Segment::Columns(buffer) = &mut self.segment {
@@ -277,32 +304,19 @@ impl BulkWriter {
             .map_err(|e| batch_error(first, e))
     }
 
-    /// Row files take a batch row by row; every row is checked and encoded before the first
-    /// is written, so a bad row leaves none of the batch behind.
+    /// Row files take a batch row by row, as [`Self::append_row`] takes rows.
     fn append_batch_rows(&mut self, batch: &RecordBatch) -> Result<()> {
-        let Segment::Rows(file) = &mut self.segment else {
-            return Ok(());
-        };
-        let first = self.rows_seen;
-        let mut texts = Vec::with_capacity(batch.num_rows());
-        let mut dropped = BTreeSet::new();
         for row in 0..batch.num_rows() {
-            let object = crate::batch::row_object(&self.schema, batch, row)
-                .map_err(|e| batch_error(first, e))?;
-            let mut text = String::new();
-            file.encode_row(&object, &mut dropped, &mut text)
-                .map_err(|e| WriteError::Row {
-                    row: first + row as u64 + 1,
-                    field: e.field,
-                    message: e.error.0,
-                })?;
-            texts.push(text);
-        }
-        self.dropped_keys.extend(dropped);
-        for text in texts {
-            self.rows_seen += 1;
-            self.write_row_text(&text)?;
-            self.flush_if_full()?;
+            let object = match crate::batch::row_object(&self.schema, batch, row) {
+                Ok(object) => object,
+                Err(e) => {
+                    // Numbered like append_row's errors: this row is the next one given.
+                    let before = self.rows_seen - row as u64;
+                    self.rows_seen += 1;
+                    return Err(batch_error(before, e));
+                }
+            };
+            self.append_row(&object)?;
         }
         Ok(())
     }
@@ -334,6 +348,11 @@ impl BulkWriter {
             return Ok(());
         }
         let sink_error = |source| WriteError::Sink { segment, source };
+        if self.options.dry_run {
+            self.rows_written += rows as u64;
+            self.segment = new_segment(&self.schema, &self.options);
+            return Ok(());
+        }
         match &mut self.segment {
             Segment::Columns(buffer) => {
                 let files = encode_segment(buffer, &self.uuid, segment)?;

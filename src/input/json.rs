@@ -1,30 +1,14 @@
-//! Streaming row readers: JSONL line by line, and JSON lists (or `{"rows": [...]}`) element
-//! by element, so an input file is never loaded whole.
+//! JSON rows, streamed: a JSON list (or `{"rows": [...]}`) is read element by element with a
+//! serde visitor, so an input file is never loaded whole.
 
 use std::cell::RefCell;
 use std::fmt;
-use std::io::{BufRead, Read};
+use std::io::Read;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-/// Where a row came from, for error messages.
-#[derive(Debug, Clone, Copy)]
-pub struct RowPosition {
-    /// 1-based row number in the input.
-    pub row: u64,
-    /// 1-based line number (JSONL only).
-    pub line: Option<u64>,
-}
-
-impl fmt::Display for RowPosition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "line {line}"),
-            None => write!(f, "row {}", self.row),
-        }
-    }
-}
+use super::RowPosition;
 
 /// A reading failure, or the callback's own error.
 #[derive(Debug)]
@@ -33,33 +17,6 @@ pub enum ReadError<E> {
     Syntax(String),
     /// The callback stopped the read.
     Row(E),
-}
-
-/// Calls `on_row` for every non-blank line of a JSONL stream.
-pub fn read_jsonl<R: BufRead, E>(
-    reader: R,
-    mut on_row: impl FnMut(Value, RowPosition) -> Result<(), E>,
-) -> Result<u64, ReadError<E>> {
-    let mut rows = 0;
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index as u64 + 1;
-        let line = line.map_err(|e| ReadError::Syntax(format!("line {line_no}: {e}")))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(&line)
-            .map_err(|e| ReadError::Syntax(format!("line {line_no}: invalid JSON: {e}")))?;
-        rows += 1;
-        on_row(
-            value,
-            RowPosition {
-                row: rows,
-                line: Some(line_no),
-            },
-        )
-        .map_err(ReadError::Row)?;
-    }
-    Ok(rows)
 }
 
 /// Calls `on_row` for every element of a JSON list, or of the list under `"rows"`.

@@ -1,0 +1,422 @@
+//! Input datasets: which files, in which format, read as a stream of [`Chunk`]s — rows as JSON
+//! objects (JSON, JSONL, CSV) or Arrow record batches (Parquet, a NumPy folder, vector dumps)
+//! — with each row's position for error messages and its original text for reject files.
+//!
+//! Readers apply the column mapping (`--map`), so chunks carry schema field names.
+
+mod csv_rows;
+mod json;
+mod npy;
+mod numpy_dir;
+mod parquet_rows;
+mod vectors;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, anyhow, bail};
+use arrow_array::RecordBatch;
+use bulkwriter_schema::CollectionSchema;
+use serde_json::Value;
+
+/// How an input file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    /// One JSON object per line (`.jsonl`, `.ndjson`).
+    Jsonl,
+    /// A JSON list of objects, or `{"rows": [...]}` (`.json`).
+    Json,
+    /// A header and one row per line (`.csv`; `.tsv` with a tab separator).
+    Csv,
+    /// Parquet (`.parquet`).
+    Parquet,
+    /// A folder of `<field>.npy` files, as our NumPy output writes a segment.
+    NumpyDir,
+    /// A 2-D `.npy` matrix of vectors for `--vector-field`.
+    NpyMatrix,
+    /// ANN-benchmark float vectors (`.fvecs`).
+    Fvecs,
+    /// ANN-benchmark byte vectors (`.bvecs`).
+    Bvecs,
+    /// ANN-benchmark int32 vectors (`.ivecs`).
+    Ivecs,
+}
+
+impl InputFormat {
+    /// Whether rows come one by one as JSON objects (else as Arrow batches).
+    pub fn is_rows(self) -> bool {
+        matches!(
+            self,
+            InputFormat::Jsonl | InputFormat::Json | InputFormat::Csv
+        )
+    }
+
+    /// Whether the format holds only a vector column (`--vector-field`).
+    pub fn is_vector_dump(self) -> bool {
+        matches!(
+            self,
+            InputFormat::NpyMatrix | InputFormat::Fvecs | InputFormat::Bvecs | InputFormat::Ivecs
+        )
+    }
+
+    fn from_extension(path: &Path) -> Option<InputFormat> {
+        if path.is_dir() {
+            return Some(InputFormat::NumpyDir);
+        }
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "jsonl" | "ndjson" => InputFormat::Jsonl,
+            "json" => InputFormat::Json,
+            "csv" | "tsv" => InputFormat::Csv,
+            "parquet" | "pq" => InputFormat::Parquet,
+            "npy" => InputFormat::NpyMatrix,
+            "fvecs" => InputFormat::Fvecs,
+            "bvecs" => InputFormat::Bvecs,
+            "ivecs" => InputFormat::Ivecs,
+            _ => return None,
+        })
+    }
+}
+
+/// One input: a file, a NumPy folder, or standard input.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    /// `None` for standard input.
+    pub path: Option<PathBuf>,
+    /// How errors name it.
+    pub name: String,
+    /// How it is read.
+    pub format: InputFormat,
+    /// Its size in bytes, when known (for progress).
+    pub size: Option<u64>,
+    /// CSV separator for this file (`.tsv` files default to a tab).
+    pub tsv: bool,
+}
+
+/// Expands `--input` values (paths, globs, `-`) into files, in the order given (glob matches
+/// sorted), each with its format: `forced` if given, else from the extension.
+pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<InputFile>> {
+    let mut files = Vec::new();
+    for spec in specs {
+        if spec == "-" {
+            let format = forced.ok_or_else(|| {
+                anyhow!("standard input (-) needs --input-format jsonl, json or csv")
+            })?;
+            if !format.is_rows() {
+                bail!("standard input (-) can be read as jsonl, json or csv only");
+            }
+            files.push(InputFile {
+                path: None,
+                name: "<stdin>".into(),
+                format,
+                size: None,
+                tsv: false,
+            });
+            continue;
+        }
+        let paths: Vec<PathBuf> = if spec.contains(['*', '?', '[']) {
+            let mut matched = glob::glob(spec)
+                .with_context(|| format!("--input {spec}: bad pattern"))?
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("--input {spec}"))?;
+            matched.sort();
+            if matched.is_empty() {
+                bail!("--input {spec}: no file matches");
+            }
+            matched
+        } else {
+            vec![PathBuf::from(spec)]
+        };
+        for path in paths {
+            let metadata = std::fs::metadata(&path)
+                .with_context(|| format!("cannot open input {}", path.display()))?;
+            let format = match forced {
+                Some(f) => f,
+                None => InputFormat::from_extension(&path).ok_or_else(|| {
+                    anyhow!(
+                        "cannot tell the format of {} from its extension: pass --input-format",
+                        path.display()
+                    )
+                })?,
+            };
+            let tsv = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            files.push(InputFile {
+                name: path.display().to_string(),
+                size: Some(if metadata.is_dir() {
+                    dir_size(&path)
+                } else {
+                    metadata.len()
+                }),
+                path: Some(path),
+                format,
+                tsv,
+            });
+        }
+    }
+    if files.is_empty() {
+        bail!("no input: give --input FILE (several, globs and - for stdin are accepted)");
+    }
+    Ok(files)
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Where a row came from, for error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct RowPosition {
+    /// 1-based row number in the input.
+    pub row: u64,
+    /// 1-based line number (JSONL, CSV).
+    pub line: Option<u64>,
+}
+
+impl fmt::Display for RowPosition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: row {}", self.row),
+            None => write!(f, "row {}", self.row),
+        }
+    }
+}
+
+/// A row's original form, kept for the reject file.
+#[derive(Debug)]
+pub enum Raw {
+    /// The JSONL line as read.
+    Line(String),
+    /// The CSV record, with the file's header.
+    Record {
+        /// The header, shared by every row of the file.
+        header: Arc<Vec<String>>,
+        /// The cells.
+        record: csv::StringRecord,
+    },
+    /// The row is its own original (a JSON list element), with the mapping undone.
+    Value,
+}
+
+/// A row of a row-based input.
+#[derive(Debug)]
+pub struct SourceRow {
+    /// The row, with mapped column names.
+    pub value: Value,
+    /// Where it came from.
+    pub position: RowPosition,
+    /// Its original form.
+    pub raw: Raw,
+}
+
+/// What a reader produces.
+#[derive(Debug)]
+pub enum Chunk {
+    /// One row (JSON, JSONL, CSV).
+    Row(SourceRow),
+    /// A row that could not be parsed at all (a JSONL line that is not JSON, a CSV record
+    /// with the wrong number of cells).
+    BadRow {
+        /// Where.
+        position: RowPosition,
+        /// What was read.
+        raw: Raw,
+        /// Why it is not a row.
+        reason: String,
+    },
+    /// Rows as columns (Parquet, NumPy, vector dumps); `first_row` is the 0-based index of
+    /// its first row in the input.
+    Batch {
+        /// The columns, with mapped names.
+        batch: RecordBatch,
+        /// Index of the first row.
+        first_row: u64,
+    },
+}
+
+/// Settings every reader shares.
+#[derive(Debug)]
+pub struct ReadOptions<'a> {
+    /// The collection schema (CSV cells are typed by their field).
+    pub schema: &'a CollectionSchema,
+    /// `--map input=field`: input column name → field name.
+    pub mapping: &'a HashMap<String, String>,
+    /// CSV separator (None: `,`, or a tab for `.tsv`).
+    pub csv_separator: Option<u8>,
+    /// CSV text of a null cell.
+    pub csv_null: &'a str,
+    /// The field vector dumps fill.
+    pub vector_field: Option<&'a str>,
+    /// First generated primary key for vector dumps.
+    pub id_start: i64,
+    /// Rows per Arrow batch.
+    pub batch_rows: usize,
+    /// Bytes of the current input consumed so far (read, or estimated for columnar files).
+    pub consumed: Arc<AtomicU64>,
+}
+
+impl ReadOptions<'_> {
+    /// The field name an input column maps to.
+    pub fn mapped<'n>(&'n self, name: &'n str) -> &'n str {
+        self.mapping.get(name).map_or(name, String::as_str)
+    }
+}
+
+/// Counts the bytes read through it into a shared counter.
+struct Counting<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads one input to the end, handing every chunk to `visit`.
+pub fn read(
+    input: &InputFile,
+    options: &ReadOptions<'_>,
+    visit: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<()> {
+    options.consumed.store(0, Ordering::Relaxed);
+    let open = || -> Result<Box<dyn Read>> {
+        let inner: Box<dyn Read> = match &input.path {
+            Some(path) => Box::new(
+                File::open(path).with_context(|| format!("cannot open input {}", input.name))?,
+            ),
+            None => Box::new(std::io::stdin().lock()),
+        };
+        Ok(Box::new(Counting {
+            inner,
+            consumed: Arc::clone(&options.consumed),
+        }))
+    };
+    let path = || {
+        input
+            .path
+            .as_deref()
+            .ok_or_else(|| anyhow!("{} cannot be read from standard input", input.name))
+    };
+    match input.format {
+        InputFormat::Jsonl => {
+            read_jsonl(BufReader::with_capacity(1 << 20, open()?), options, visit)
+        }
+        InputFormat::Json => read_json_list(open()?, options, visit),
+        InputFormat::Csv => {
+            let separator = options
+                .csv_separator
+                .unwrap_or(if input.tsv { b'\t' } else { b',' });
+            csv_rows::read(open()?, separator, options, visit)
+        }
+        InputFormat::Parquet => parquet_rows::read(path()?, options, visit),
+        InputFormat::NumpyDir => numpy_dir::read(path()?, options, visit),
+        InputFormat::NpyMatrix | InputFormat::Fvecs | InputFormat::Bvecs | InputFormat::Ivecs => {
+            vectors::read(path()?, input.format, options, visit)
+        }
+    }
+}
+
+/// Renames a row's keys by the mapping (keeping their order).
+fn map_keys(value: Value, options: &ReadOptions<'_>) -> Value {
+    if options.mapping.is_empty() {
+        return value;
+    }
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| match options.mapping.get(&k) {
+                    Some(to) => (to.clone(), v),
+                    None => (k, v),
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn read_jsonl(
+    reader: impl BufRead,
+    options: &ReadOptions<'_>,
+    visit: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<()> {
+    let mut rows = 0;
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = index as u64 + 1;
+        let line = line.with_context(|| format!("line {line_no}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        rows += 1;
+        let position = RowPosition {
+            row: rows,
+            line: Some(line_no),
+        };
+        match serde_json::from_str::<Value>(&line) {
+            Ok(value) => visit(Chunk::Row(SourceRow {
+                value: map_keys(value, options),
+                position,
+                raw: Raw::Line(line),
+            }))?,
+            Err(e) => visit(Chunk::BadRow {
+                position,
+                raw: Raw::Line(line),
+                reason: format!("invalid JSON: {e}"),
+            })?,
+        }
+    }
+    Ok(())
+}
+
+fn read_json_list(
+    reader: impl Read,
+    options: &ReadOptions<'_>,
+    visit: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<()> {
+    let result = json::read_json(reader, |value, position| {
+        visit(Chunk::Row(SourceRow {
+            value: map_keys(value, options),
+            position,
+            raw: Raw::Value,
+        }))
+    });
+    match result {
+        Ok(_) => Ok(()),
+        Err(json::ReadError::Syntax(message)) => Err(anyhow!(message)),
+        Err(json::ReadError::Row(e)) => Err(e),
+    }
+}
+
+/// Renames the columns of a batch by the mapping.
+fn map_batch(batch: RecordBatch, options: &ReadOptions<'_>) -> Result<RecordBatch> {
+    if options.mapping.is_empty() {
+        return Ok(batch);
+    }
+    let fields: Vec<arrow_schema::Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_name(options.mapped(f.name())))
+        .collect();
+    RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(fields)),
+        batch.columns().to_vec(),
+    )
+    .map_err(|e| anyhow!("--map: {e}"))
+}

@@ -1,0 +1,42 @@
+//! Parquet input, read column-wise: record batches go to the writer's Arrow path without
+//! becoming rows. Any row-group layout; vectors as `list`, `large_list` or `fixed_size_list`;
+//! strings as `utf8`, `large_utf8` or views.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use anyhow::{Context, Result};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{Chunk, ReadOptions, map_batch};
+
+pub fn read(
+    path: &Path,
+    options: &ReadOptions<'_>,
+    visit: &mut dyn FnMut(Chunk) -> Result<()>,
+) -> Result<()> {
+    let file = File::open(path).context("cannot open the file")?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).context("not a Parquet file")?;
+    let total = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    let reader = builder
+        .with_batch_size(options.batch_rows)
+        .build()
+        .context("cannot read the Parquet file")?;
+    let mut first_row = 0u64;
+    for batch in reader {
+        let batch = batch.context("cannot read the Parquet file")?;
+        let rows = batch.num_rows() as u64;
+        visit(Chunk::Batch {
+            batch: map_batch(batch, options)?,
+            first_row,
+        })?;
+        first_row += rows;
+        // Progress in bytes, estimated from the share of rows read.
+        options
+            .consumed
+            .store(size * first_row.min(total) / total, Ordering::Relaxed);
+    }
+    Ok(())
+}
