@@ -4,7 +4,7 @@
 //! `ParseBool` spellings; a cell equal to the null marker is null in a nullable or
 //! default-valued field. Columns that match no field stay strings, as Milvus keeps them.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -98,6 +98,16 @@ pub fn read(
     options: &ReadOptions<'_>,
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
+    // The csv crate numbers a record's line before it skips the `\n` of the previous `\r\n`,
+    // so with CRLF line ends (Python's csv module writes them) every line number is one
+    // short. The first line's ending tells which kind the file uses.
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let head = reader.fill_buf().context("cannot read the CSV file")?;
+    let crlf = head
+        .iter()
+        .position(|b| *b == b'\n')
+        .is_some_and(|i| i > 0 && head[i - 1] == b'\r');
+    let line_of = |position: Option<&csv::Position>| position.map(|p| p.line() + crlf as u64);
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(separator)
         .has_headers(true)
@@ -125,7 +135,7 @@ pub fn read(
     let mut rows = 0;
     loop {
         let read = csv.read_record(&mut record);
-        let line = record.position().map(|p| p.line());
+        let line = line_of(record.position());
         match read {
             Ok(false) => break,
             Ok(true) => {
@@ -155,7 +165,7 @@ pub fn read(
                     return Err(e).context("cannot read the CSV file");
                 }
                 rows += 1;
-                let line = e.position().map(|p| p.line()).or(line);
+                let line = line_of(e.position()).or(line);
                 let record = std::mem::take(&mut record);
                 visit(Chunk::BadRow {
                     position: RowPosition { row: rows, line },

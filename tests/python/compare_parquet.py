@@ -2,6 +2,7 @@
 independent reader: same column names, Arrow types and nullability, and the same values.
 
 Usage: compare_parquet.py REFERENCE OURS CASE INPUTS_JSON
+       compare_parquet.py ids FILE     (prints the "id" column as a JSON list)
 
 Where we deliberately differ from pymilvus (README, "Differences from pymilvus"), the
 expected value comes from the case's recorded input instead of the reference file:
@@ -46,6 +47,9 @@ def half_bytes(values, column):
 
 
 def main():
+    if sys.argv[1] == "ids":
+        json.dump(pq.read_table(sys.argv[2]).column("id").to_pylist(), sys.stdout)
+        return
     ref_path, ours_path, case, inputs_path = sys.argv[1:5]
     ref = pq.read_table(ref_path)
     ours = pq.read_table(ours_path)
