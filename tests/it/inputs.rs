@@ -247,6 +247,11 @@ vec[3][7] = float("nan")
 t = t.set_column(t.schema.get_field_index("vector"), "vector",
                  pa.array(vec, pa.list_(pa.float32())))
 pq.write_table(t, d + "/bad.parquet", row_group_size=7)
+import numpy as np, os, shutil
+shutil.copytree(d + "/numpy", d + "/bad_numpy")
+titles = np.load(d + "/numpy/title.npy").tolist()
+titles[3] = "x" * 600
+np.save(d + "/bad_numpy/title.npy", np.array(titles))
 "#;
     let status = python()
         .args(["-c", script, dir.path().to_str().unwrap()])
@@ -273,6 +278,11 @@ pq.write_table(t, d + "/bad.parquet", row_group_size=7)
         (
             "bad.parquet",
             "row 4, field 'vector': Illegal vector data for vector field: 'vector': NaN is not a finite number (Milvus rejects NaN and infinity)",
+            1,
+        ),
+        (
+            "bad_numpy",
+            "row 4, field 'title': Illegal varchar value for field 'title', length exceeds 512 or type mismatch: the value is 600 UTF-8 bytes long (600 characters); Milvus counts max_length in bytes",
             1,
         ),
     ];
