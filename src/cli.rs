@@ -36,7 +36,8 @@ pub enum Command {
     ///     --format numpy --output s3://bucket/imports --on-error skip --reject-file bad.jsonl
     ///   bulkwriter convert --schema schema.json --input sift_base.fvecs \
     ///     --vector-field vector --id-start 0 --format parquet --output out/
-    Convert(ConvertArgs),
+    #[command(verbatim_doc_comment)]
+    Convert(Box<ConvertArgs>),
 
     /// Check a dataset against a schema without writing anything.
     ///
@@ -47,11 +48,173 @@ pub enum Command {
     /// Example:
     ///   bulkwriter validate --schema schemas/medium_articles.json \
     ///     --input fixtures/medium_articles.json
-    Validate(ValidateArgs),
+    #[command(verbatim_doc_comment)]
+    Validate(Box<ValidateArgs>),
 
     /// Write a schema: a template from a field list, or one inferred from a data sample.
     #[command(subcommand)]
     Schema(SchemaCommand),
+
+    /// Start, watch and list bulk-import jobs on Milvus or Zilliz Cloud.
+    ///
+    /// Self-hosted Milvus: --uri (MILVUS_URI), --token (MILVUS_TOKEN: a token or
+    /// user:password), --db-name (MILVUS_DB_NAME). Zilliz Cloud: --api-key (ZILLIZ_API_KEY),
+    /// --cluster-id (ZILLIZ_CLUSTER_ID), --cloud-endpoint (ZILLIZ_CLOUD_ENDPOINT).
+    ///
+    /// Examples:
+    ///   bulkwriter import create --uri http://127.0.0.1:19530 --collection articles \
+    ///     --manifest manifest.json --wait
+    ///   bulkwriter import status 4567 --wait
+    ///   bulkwriter import list --collection articles
+    #[command(subcommand, verbatim_doc_comment)]
+    Import(Box<ImportCommand>),
+}
+
+/// `bulkwriter import ...`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Start an import job from a convert manifest (or explicit file groups); prints
+    /// {"jobId"}, or with --wait the job's final state.
+    ///
+    /// The manifest is what `bulkwriter convert` printed: its batch_files groups go to
+    /// Milvus's "files" unchanged (Zilliz Cloud: its batch_urls to "objectUrls", or with
+    /// --volume its batch_files to "dataPaths"), and its import_options (CSV sep/nullkey)
+    /// to "options".
+    ///
+    /// Example:
+    ///   bulkwriter convert ... > manifest.json
+    ///   bulkwriter import create --uri http://127.0.0.1:19530 --collection articles \
+    ///     --manifest manifest.json
+    #[command(verbatim_doc_comment)]
+    Create(ImportCreateArgs),
+    /// Show a job's state and progress; with --wait, follow it until it completes or fails
+    /// (exit 1 with the server's reason if it fails).
+    Status(ImportStatusArgs),
+    /// List import jobs (all pages), optionally of one collection.
+    List(ImportListArgs),
+}
+
+/// Where the import API is and how to sign in.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Import target")]
+pub struct ImportTargetArgs {
+    /// Self-hosted Milvus URI, e.g. http://127.0.0.1:19530.
+    #[arg(long, env = "MILVUS_URI")]
+    pub uri: Option<String>,
+    /// Milvus token, or user:password.
+    #[arg(long, env = "MILVUS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Database name.
+    #[arg(long, env = "MILVUS_DB_NAME")]
+    pub db_name: Option<String>,
+    /// Zilliz Cloud API key (selects Zilliz Cloud).
+    #[arg(long, env = "ZILLIZ_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Zilliz Cloud cluster id.
+    #[arg(long, env = "ZILLIZ_CLUSTER_ID")]
+    pub cluster_id: Option<String>,
+    /// Zilliz Cloud API endpoint.
+    #[arg(long, env = "ZILLIZ_CLOUD_ENDPOINT", default_value = bulkwriter_import::ZILLIZ_CLOUD_ENDPOINT)]
+    pub cloud_endpoint: String,
+    /// Zilliz Cloud project id (project databases).
+    #[arg(long, env = "ZILLIZ_PROJECT_ID")]
+    pub project_id: Option<String>,
+    /// Zilliz Cloud region id (project databases).
+    #[arg(long, env = "ZILLIZ_REGION_ID")]
+    pub region_id: Option<String>,
+    /// Timeout of each request.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+    /// Retries of a request after a connection failure, timeout, 429 or 5xx answer.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+    /// An extra CA certificate (PEM) to trust; TLS certificates are always verified.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// What to import into, and how to follow the job.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Import job")]
+pub struct ImportJobArgs {
+    /// The collection to import into.
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// A partition (not for partition-key collections).
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+    /// An extra import option, KEY=VALUE (e.g. timeout=300s); repeatable.
+    #[arg(long = "import-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub import_options: Vec<(String, String)>,
+    /// Zilliz Cloud: access key of the bucket holding the files.
+    #[arg(long, env = "ZILLIZ_OBJECT_ACCESS_KEY", hide_env_values = true)]
+    pub access_key: Option<String>,
+    /// Zilliz Cloud: secret key of the bucket holding the files.
+    #[arg(long, env = "ZILLIZ_OBJECT_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Zilliz Cloud: STS session token for the bucket.
+    #[arg(long, env = "ZILLIZ_OBJECT_SESSION_TOKEN", hide_env_values = true)]
+    pub session_token: Option<String>,
+    /// Zilliz Cloud: import from this volume (the manifest's batch_files are its paths).
+    #[arg(long, value_name = "NAME")]
+    pub volume: Option<String>,
+    /// Follow the job until it completes or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// How often --wait asks for progress.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub poll_interval: String,
+}
+
+/// Arguments of `bulkwriter import create`.
+#[derive(Debug, Args)]
+pub struct ImportCreateArgs {
+    /// The manifest `bulkwriter convert` printed (- for standard input).
+    #[arg(long, value_name = "FILE", required_unless_present = "file_group")]
+    pub manifest: Option<String>,
+    /// A group of files imported together, comma-separated (all .npy files of a segment,
+    /// or one Parquet/JSON/CSV file); repeatable. Instead of --manifest.
+    #[arg(long, value_name = "PATH[,PATH...]", conflicts_with = "manifest")]
+    pub file_group: Vec<String>,
+    /// The API.
+    #[command(flatten)]
+    pub target: ImportTargetArgs,
+    /// The job.
+    #[command(flatten)]
+    pub job: ImportJobArgs,
+}
+
+/// Arguments of `bulkwriter import status`.
+#[derive(Debug, Args)]
+pub struct ImportStatusArgs {
+    /// The job id `import create` printed.
+    pub job_id: String,
+    /// Follow the job until it completes or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// How often --wait asks for progress.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub poll_interval: String,
+    /// The API.
+    #[command(flatten)]
+    pub target: ImportTargetArgs,
+}
+
+/// Arguments of `bulkwriter import list`.
+#[derive(Debug, Args)]
+pub struct ImportListArgs {
+    /// Only jobs of this collection.
+    #[arg(long, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Jobs per request.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub page_size: u32,
+    /// Pages to read at most.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_pages: u32,
+    /// The API.
+    #[command(flatten)]
+    pub target: ImportTargetArgs,
 }
 
 /// `bulkwriter schema ...`
@@ -66,6 +229,7 @@ pub enum SchemaCommand {
     /// Example:
     ///   bulkwriter schema template --field id:INT64:primary \
     ///     --field title:VARCHAR:max_length=512 --field vector:FLOAT_VECTOR:dim=768
+    #[command(verbatim_doc_comment)]
     Template {
         /// A field: NAME:TYPE[:PARAM...]; repeat for every field, in order.
         #[arg(long = "field", value_name = "NAME:TYPE[:PARAM...]", required = true)]
@@ -84,6 +248,7 @@ pub enum SchemaCommand {
     ///
     /// Example:
     ///   bulkwriter schema infer --input fixtures/medium_articles.json > schema.json
+    #[command(verbatim_doc_comment)]
     Infer {
         /// The sample file.
         #[arg(long, value_name = "FILE")]
@@ -139,6 +304,19 @@ pub struct ConvertArgs {
     /// import option "sep", which the manifest lists under import_options.
     #[arg(long, value_name = "CHAR", default_value = ",")]
     pub csv_sep: String,
+
+    /// Submit the written files to an import job when the conversion succeeds (see
+    /// `bulkwriter import create`); the manifest then has "import": {"jobId", ...}.
+    #[arg(long = "import", requires = "collection")]
+    pub submit_import: bool,
+
+    /// The API (with --import).
+    #[command(flatten)]
+    pub import_target: ImportTargetArgs,
+
+    /// The job (with --import).
+    #[command(flatten)]
+    pub import_job: ImportJobArgs,
 
     /// CSV output text of a null value (default: the empty cell). Milvus needs the same value
     /// as the import option "nullkey", which the manifest lists under import_options. A value

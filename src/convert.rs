@@ -18,7 +18,10 @@ use bulkwriter_writer::{
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{ConvertArgs, InputArgs, InputFormatArg, LogFormat, OnError, OutputFormat};
+use crate::cli::{
+    ConvertArgs, ImportJobArgs, ImportTargetArgs, InputArgs, InputFormatArg, LogFormat, OnError,
+    OutputFormat,
+};
 use crate::input::{self, Chunk, InputFile, InputFormat, Raw, ReadOptions, RowPosition};
 use crate::report::Reporter;
 
@@ -133,6 +136,8 @@ pub struct ConvertConfig {
     output: String,
     storage_options: Vec<(String, String)>,
     options: WriterOptions,
+    /// `--import`: where to submit the written files.
+    pub import: Option<(ImportTargetArgs, ImportJobArgs)>,
 }
 
 impl TryFrom<ConvertArgs> for ConvertConfig {
@@ -154,6 +159,9 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
         }
         Ok(ConvertConfig {
             input: InputConfig::try_from(args.input)?,
+            import: args
+                .submit_import
+                .then_some((args.import_target, args.import_job)),
             output: args.output,
             storage_options: args.storage_options,
             options: WriterOptions::new(file_type)
@@ -181,6 +189,9 @@ pub struct Manifest {
     format: &'static str,
     /// The `options` of the import request: CSV `sep` and `nullkey` when not the default.
     import_options: std::collections::BTreeMap<String, String>,
+    /// With `--import`: the job started (`{"jobId"}`, or its final state with `--wait`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<Value>,
 }
 
 /// What `validate` prints on stdout.
@@ -199,13 +210,13 @@ impl ValidationReport {
 }
 
 /// Runs the conversion and returns the manifest.
-pub fn run(config: ConvertConfig) -> Result<Manifest> {
+pub fn run(config: &ConvertConfig) -> Result<Manifest> {
     let file_type = config.options.file_type;
     let writer = BulkWriter::open(
         config.input.schema.clone(),
         &config.output,
         &config.storage_options,
-        config.options,
+        config.options.clone(),
     )?;
     let mut pipeline = Pipeline::new(&config.input, writer, false)?;
     let result = pipeline.run_all(&config.input);
@@ -236,6 +247,7 @@ pub fn run(config: ConvertConfig) -> Result<Manifest> {
         segments: writer.batch_files().len(),
         format: file_type.name(),
         import_options: writer.import_options(),
+        import: None,
     })
 }
 

@@ -3,12 +3,14 @@
 //! Layout: `cli` parses arguments (clap); `convert` validates them into a configuration and
 //! runs the pipeline (convert and validate); `input` reads every input format as rows or
 //! Arrow batches; `report` draws progress and prints messages on stderr; `schema_cmd` writes
-//! schema templates and infers schemas. The libraries do the work: `bulkwriter_schema`
+//! schema templates and infers schemas; `import_cmd` starts, watches and lists import jobs
+//! through `bulkwriter_import`. The libraries do the work: `bulkwriter_schema`
 //! (schemas and rules), `bulkwriter_writer` (segments and encodings) and `bulkwriter_sink`
 //! (storage).
 
 mod cli;
 mod convert;
+mod import_cmd;
 mod input;
 mod report;
 mod schema_cmd;
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
     let log_format = match &cli.command {
         Command::Convert(args) => args.input.log_format,
         Command::Validate(args) => args.input.log_format,
-        Command::Schema(_) => LogFormat::Text,
+        Command::Schema(_) | Command::Import(_) => LogFormat::Text,
     };
     match run(cli) {
         Ok(code) => code,
@@ -38,9 +40,25 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => {
-            let config = convert::ConvertConfig::try_from(args)?;
-            let manifest = convert::run(config)?;
+            let config = convert::ConvertConfig::try_from(*args)?;
+            let mut manifest = convert::run(&config)?;
+            if let Some((target, job)) = &config.import {
+                match import_cmd::submit_manifest(target, job, &serde_json::to_value(&manifest)?) {
+                    Ok(job) => manifest.import = Some(job),
+                    Err(error) => {
+                        // The files are written: print where, so the import can be retried.
+                        println!("{}", serde_json::to_string(&manifest)?);
+                        return Err(error.context(
+                            "the files were written (manifest on stdout), but the import failed; retry with `bulkwriter import create --manifest`",
+                        ));
+                    }
+                }
+            }
             println!("{}", serde_json::to_string(&manifest)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(command) => {
+            println!("{}", serde_json::to_string(&import_cmd::run(*command)?)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => {

@@ -9,6 +9,7 @@ mod float_repr;
 mod golden_numpy;
 mod golden_parquet;
 mod golden_rows;
+mod import;
 mod inputs;
 mod probes;
 mod remote;
