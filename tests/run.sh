@@ -6,7 +6,9 @@
 # plus pymilvus's reference output in ../shared/reference. Remote-output tests run against
 # real local servers that this script installs, starts on 127.0.0.1 and stops by PID
 # (moto for S3 and the GCS stand-in, Azurite for Azure; see tests/emulators.sh), read back
-# with boto3 and the Azure SDK. Extra arguments go to `cargo test`.
+# with boto3 and the Azure SDK. Then the acceptance suite imports our files into a real Milvus
+# 2.3.5 and reads every row back (tests/acceptance/run.sh; skip it with
+# BULKWRITER_SKIP_ACCEPTANCE=1). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +35,15 @@ set +e
 cargo test --workspace --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+emulators_stop
+
+if [ "${BULKWRITER_SKIP_ACCEPTANCE:-0}" != 1 ]; then
+  set +e
+  bash tests/acceptance/run.sh target/debug/bulkwriter 2>&1 | tee -a "$log"
+  acceptance=${PIPESTATUS[0]}
+  set -e
+  if [ "$acceptance" != 0 ] && [ "$status" = 0 ]; then status=$acceptance; fi
+fi
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')
 rm -f "$log"
