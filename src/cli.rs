@@ -295,6 +295,10 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "SIZE", default_value = "128MiB")]
     pub chunk_size: String,
 
+    /// Worker threads for parsing and encoding (default: one per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+
     /// NumPy/Parquet segments that may be uploading while the next one is read and encoded;
     /// the run waits beyond this, which bounds memory to about (N + 1) × chunk size.
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]

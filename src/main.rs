@@ -40,6 +40,12 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => {
+            if let Some(threads) = args.threads {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads.into())
+                    .build_global()
+                    .map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
+            }
             let config = convert::ConvertConfig::try_from(*args)?;
             let mut manifest = convert::run(&config)?;
             if let Some((target, job)) = &config.import {

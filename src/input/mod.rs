@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
+use rayon::prelude::*;
 use serde_json::Value;
 
 /// How an input file is read.
@@ -296,12 +297,12 @@ pub fn read(
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
     options.consumed.store(0, Ordering::Relaxed);
-    let open = || -> Result<Box<dyn Read>> {
-        let inner: Box<dyn Read> = match &input.path {
+    let open = || -> Result<Box<dyn Read + Send>> {
+        let inner: Box<dyn Read + Send> = match &input.path {
             Some(path) => Box::new(
                 File::open(path).with_context(|| format!("cannot open input {}", input.name))?,
             ),
-            None => Box::new(std::io::stdin().lock()),
+            None => Box::new(std::io::stdin()),
         };
         Ok(Box::new(Counting {
             inner,
@@ -351,37 +352,79 @@ fn map_keys(value: Value, options: &ReadOptions<'_>) -> Value {
     }
 }
 
+/// Lines parsed together: big enough to keep every core busy, small enough to bound memory.
+const JSONL_BLOCK: usize = 128;
+
+/// Reads JSONL in blocks of lines that a second thread parses in parallel (rayon) while the
+/// caller appends the previous block, so parsing — the cost of JSONL input — overlaps with
+/// validation and encoding. Rows reach `visit` in input order.
 fn read_jsonl(
-    reader: impl BufRead,
+    reader: impl BufRead + Send,
     options: &ReadOptions<'_>,
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
-    let mut rows = 0;
-    for (index, line) in reader.lines().enumerate() {
-        let line_no = index as u64 + 1;
-        let line = line.with_context(|| format!("line {line_no}"))?;
-        if line.trim().is_empty() {
-            continue;
+    let (blocks, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Chunk>>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut lines = reader.lines();
+            let (mut line_no, mut rows) = (0u64, 0u64);
+            loop {
+                let mut block = Vec::with_capacity(JSONL_BLOCK);
+                for line in lines.by_ref() {
+                    line_no += 1;
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) => {
+                            let _ = blocks.send(Err(anyhow!("line {line_no}: {e}")));
+                            return;
+                        }
+                    };
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    rows += 1;
+                    let position = RowPosition {
+                        row: rows,
+                        line: Some(line_no),
+                    };
+                    block.push((position, line));
+                    if block.len() == JSONL_BLOCK {
+                        break;
+                    }
+                }
+                if block.is_empty() {
+                    return;
+                }
+                let chunks = block
+                    .into_par_iter()
+                    .map(
+                        |(position, line)| match serde_json::from_str::<Value>(&line) {
+                            Ok(value) => Chunk::Row(SourceRow {
+                                value: map_keys(value, options),
+                                position,
+                                raw: Raw::Line(line),
+                            }),
+                            Err(e) => Chunk::BadRow {
+                                position,
+                                raw: Raw::Line(line),
+                                reason: format!("invalid JSON: {e}"),
+                            },
+                        },
+                    )
+                    .collect();
+                // The reader stopped (an error): stop parsing too.
+                if blocks.send(Ok(chunks)).is_err() {
+                    return;
+                }
+            }
+        });
+        for block in parsed {
+            for chunk in block? {
+                visit(chunk)?;
+            }
         }
-        rows += 1;
-        let position = RowPosition {
-            row: rows,
-            line: Some(line_no),
-        };
-        match serde_json::from_str::<Value>(&line) {
-            Ok(value) => visit(Chunk::Row(SourceRow {
-                value: map_keys(value, options),
-                position,
-                raw: Raw::Line(line),
-            }))?,
-            Err(e) => visit(Chunk::BadRow {
-                position,
-                raw: Raw::Line(line),
-                reason: format!("invalid JSON: {e}"),
-            })?,
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn read_json_list(

@@ -320,14 +320,21 @@ impl Column {
 
     /// The strings of a UTF-8 column, in order.
     pub fn strings(&self) -> impl Iterator<Item = &str> {
+        self.strings_from(0)
+    }
+
+    /// The strings of a UTF-8 column from row `start` on (without walking the rows before).
+    pub fn strings_from(&self, start: usize) -> impl Iterator<Item = &str> {
         let (offsets, bytes): (&[i32], &[u8]) = match &self.data {
             ColumnData::Utf8 { offsets, bytes } => (offsets, bytes),
             _ => (&[0], &[]),
         };
-        offsets.windows(2).map(move |w| {
-            // Only whole `&str`s are ever pushed, so every range is valid UTF-8.
-            std::str::from_utf8(&bytes[w[0] as usize..w[1] as usize]).unwrap_or("")
-        })
+        offsets[start.min(offsets.len())..]
+            .windows(2)
+            .map(move |w| {
+                // Only whole `&str`s are ever pushed, so every range is valid UTF-8.
+                std::str::from_utf8(&bytes[w[0] as usize..w[1] as usize]).unwrap_or("")
+            })
     }
 
     /// Bytes this column will take once encoded: exact for fixed-width NumPy data, and for

@@ -135,7 +135,7 @@ impl SegmentBuffer {
     pub fn update_longest_from(&mut self, start: usize) {
         for (column, longest) in self.columns.iter().zip(&mut self.longest_chars) {
             if let ColumnData::Utf8 { .. } = column.data {
-                for s in column.strings().skip(start) {
+                for s in column.strings_from(start) {
                     *longest = (*longest).max(s.chars().count());
                 }
             }
