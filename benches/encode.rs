@@ -1,4 +1,6 @@
-//! Micro benchmarks of the encoding hot spots. Run by hand: `cargo bench --bench encode`.
+//! Micro benchmarks of the hot spots: whole segments per file type, NPY and Parquet encoding,
+//! JSON and CSV decoding, float formatting, FP16/BF16 conversion. Run by hand:
+//! `cargo bench --bench encode`; the end-to-end comparison is `benches/throughput.sh`.
 //! CI only type-checks them (clippy --all-targets).
 
 use bulkwriter_schema::CollectionSchema;
@@ -89,6 +91,105 @@ fn numpy_float32_str(bencher: divan::Bencher) {
             out.clear();
             for v in &values {
                 pyjson::write_float32(&mut out, *v);
+            }
+            out.len()
+        });
+}
+
+/// Encoding alone: a writer holding 2,000 rows is committed (NPY or Parquet files written).
+#[divan::bench(args = [FileType::Numpy, FileType::Parquet])]
+fn encode_segment(bencher: divan::Bencher, file_type: FileType) {
+    let (schema, rows) = medium_rows(2_000);
+    bencher
+        .counter(divan::counter::ItemsCount::new(rows.len()))
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut writer =
+                BulkWriter::local(schema.clone(), dir.path(), WriterOptions::new(file_type))
+                    .expect("writer");
+            for row in &rows {
+                writer.append_row(row).expect("valid row");
+            }
+            (dir, writer)
+        })
+        .bench_local_values(|(dir, mut writer)| {
+            writer.commit().expect("commit");
+            drop(dir);
+        });
+}
+
+/// JSON decoding of a medium_articles row (what JSONL and JSON input cost per row).
+#[divan::bench]
+fn json_decode_row(bencher: divan::Bencher) {
+    let (_, rows) = medium_rows(200);
+    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    bencher
+        .counter(divan::counter::ItemsCount::new(lines.len()))
+        .bench(|| {
+            lines
+                .iter()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l)
+                        .expect("json")
+                        .as_object()
+                        .map_or(0, |o| o.len())
+                })
+                .sum::<usize>()
+        });
+}
+
+/// CSV decoding of medium_articles rows: records split by the csv crate, the vector cell
+/// parsed as JSON text (what CSV input costs per row).
+#[divan::bench]
+fn csv_decode_row(bencher: divan::Bencher) {
+    let (_, rows) = medium_rows(200);
+    let mut text = String::from("id,title,vector\n");
+    for row in &rows {
+        text.push_str(&format!(
+            "{},\"{}\",\"{}\"\n",
+            row["id"],
+            row["title"].as_str().unwrap_or(""),
+            row["vector"]
+        ));
+    }
+    bencher
+        .counter(divan::counter::ItemsCount::new(rows.len()))
+        .bench(|| {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let mut total = 0;
+            for record in reader.records() {
+                let record = record.expect("record");
+                let vector: Value = serde_json::from_str(&record[2]).expect("vector");
+                total += vector.as_array().map_or(0, Vec::len);
+            }
+            total
+        });
+}
+
+/// FLOAT16 / BFLOAT16 conversion of 768-float vectors to raw half bytes.
+#[divan::bench(args = ["FLOAT16_VECTOR", "BFLOAT16_VECTOR"])]
+fn half_vector_conversion(bencher: divan::Bencher, type_name: &str) {
+    let mut field = bulkwriter_schema::FieldSchema::new(
+        "v",
+        bulkwriter_schema::DataType::from_name(type_name).expect("type"),
+    );
+    field.dim = Some(768);
+    let vectors: Vec<Value> = (0..100)
+        .map(|i| {
+            json!(
+                (0..768)
+                    .map(|j| ((i * 768 + j) as f64).sin())
+                    .collect::<Vec<f64>>()
+            )
+        })
+        .collect();
+    let mut out = Vec::with_capacity(768 * 2);
+    bencher
+        .counter(divan::counter::ItemsCount::new(vectors.len() * 768))
+        .bench_local(|| {
+            for v in &vectors {
+                out.clear();
+                bulkwriter_schema::rules::half_vector_into(&field, v, &mut out).expect("valid");
             }
             out.len()
         });
