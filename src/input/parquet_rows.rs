@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
+use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{Chunk, ReadOptions, map_batch};
@@ -24,19 +25,33 @@ pub fn read(
         .with_batch_size(options.batch_rows)
         .build()
         .context("cannot read the Parquet file")?;
-    let mut first_row = 0u64;
-    for batch in reader {
-        let batch = batch.context("cannot read the Parquet file")?;
-        let rows = batch.num_rows() as u64;
-        visit(Chunk::Batch {
-            batch: map_batch(batch, options)?,
-            first_row,
-        })?;
-        first_row += rows;
-        // Progress in bytes, estimated from the share of rows read.
-        options
-            .consumed
-            .store(size * first_row.min(total) / total, Ordering::Relaxed);
-    }
-    Ok(())
+    // Decoding runs on its own thread, a batch ahead of the caller's validation and
+    // encoding: the two halves of Parquet input overlap on two cores.
+    let (batches, decoded) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(1);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for batch in reader {
+                let batch = batch.context("cannot read the Parquet file");
+                let failed = batch.is_err();
+                if batches.send(batch).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut first_row = 0u64;
+        for batch in decoded {
+            let batch = batch?;
+            let rows = batch.num_rows() as u64;
+            visit(Chunk::Batch {
+                batch: map_batch(batch, options)?,
+                first_row,
+            })?;
+            first_row += rows;
+            // Progress in bytes, estimated from the share of rows read.
+            options
+                .consumed
+                .store(size * first_row.min(total) / total, Ordering::Relaxed);
+        }
+        Ok(())
+    })
 }
