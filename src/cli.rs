@@ -300,8 +300,8 @@ pub struct ConvertArgs {
     pub threads: Option<u16>,
 
     /// NumPy/Parquet segments that may be uploading while the next one is read and encoded;
-    /// the run waits beyond this, which bounds memory to about (N + 1) × chunk size.
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    /// the run waits beyond this, so memory stays near (N + 1) × chunk size.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     pub segments_in_flight: u16,
 
     /// CSV output separator: one character, or `tab`. Milvus needs the same value as the

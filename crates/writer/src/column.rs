@@ -380,9 +380,11 @@ impl Column {
             .map(|v| NullBuffer::from(v.clone()))
     }
 
-    /// The Arrow array of this column, of type `ty` (the field's [`FieldSchema::arrow_type`]).
-    pub fn to_arrow(&self, ty: &ArrowType) -> ArrayRef {
+    /// The Arrow array of this column, of type `ty` (the field's [`FieldSchema::arrow_type`]),
+    /// taking over its buffers.
+    pub fn into_arrow(self, ty: &ArrowType) -> ArrayRef {
         let nulls = self.nulls();
+        let len = self.len;
         let list_field = |ty: &ArrowType| -> Arc<Field> {
             match ty {
                 ArrowType::List(f) => f.clone(),
@@ -391,52 +393,47 @@ impl Column {
         };
         let fixed_offsets = |width: usize| {
             OffsetBuffer::new(ScalarBuffer::from(
-                (0..=self.len)
-                    .map(|i| (i * width) as i32)
-                    .collect::<Vec<i32>>(),
+                (0..=len).map(|i| (i * width) as i32).collect::<Vec<i32>>(),
             ))
         };
-        match &self.data {
-            ColumnData::Bool(v) => Arc::new(BooleanArray::new(v.iter().copied().collect(), nulls)),
-            ColumnData::Int8(v) => Arc::new(Int8Array::new(ScalarBuffer::from(v.clone()), nulls)),
-            ColumnData::Int16(v) => Arc::new(Int16Array::new(ScalarBuffer::from(v.clone()), nulls)),
-            ColumnData::Int32(v) => Arc::new(Int32Array::new(ScalarBuffer::from(v.clone()), nulls)),
-            ColumnData::Int64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(v.clone()), nulls)),
-            ColumnData::Float32(v) => {
-                Arc::new(Float32Array::new(ScalarBuffer::from(v.clone()), nulls))
-            }
-            ColumnData::Float64(v) => {
-                Arc::new(Float64Array::new(ScalarBuffer::from(v.clone()), nulls))
-            }
+        // The buffers move into Arrow without a copy.
+        match self.data {
+            ColumnData::Bool(v) => Arc::new(BooleanArray::new(v.into_iter().collect(), nulls)),
+            ColumnData::Int8(v) => Arc::new(Int8Array::new(ScalarBuffer::from(v), nulls)),
+            ColumnData::Int16(v) => Arc::new(Int16Array::new(ScalarBuffer::from(v), nulls)),
+            ColumnData::Int32(v) => Arc::new(Int32Array::new(ScalarBuffer::from(v), nulls)),
+            ColumnData::Int64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(v), nulls)),
+            ColumnData::Float32(v) => Arc::new(Float32Array::new(ScalarBuffer::from(v), nulls)),
+            ColumnData::Float64(v) => Arc::new(Float64Array::new(ScalarBuffer::from(v), nulls)),
             ColumnData::Utf8 { offsets, bytes } => Arc::new(StringArray::new(
-                OffsetBuffer::new(ScalarBuffer::from(offsets.clone())),
-                bytes.clone().into(),
+                OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                bytes.into(),
                 nulls,
             )),
             ColumnData::FloatVector { width, values } => Arc::new(ListArray::new(
                 list_field(ty),
-                fixed_offsets(*width),
-                Arc::new(Float32Array::from(values.clone())),
+                fixed_offsets(width),
+                Arc::new(Float32Array::from(values)),
                 nulls,
             )),
             ColumnData::ByteVector { width, values } => Arc::new(ListArray::new(
                 list_field(ty),
-                fixed_offsets(*width),
-                Arc::new(UInt8Array::from(values.clone())),
+                fixed_offsets(width),
+                Arc::new(UInt8Array::from(values)),
                 nulls,
             )),
             ColumnData::Int8Vector { width, values } => Arc::new(ListArray::new(
                 list_field(ty),
-                fixed_offsets(*width),
-                Arc::new(Int8Array::from(values.clone())),
+                fixed_offsets(width),
+                Arc::new(Int8Array::from(values)),
                 nulls,
             )),
             ColumnData::List { offsets, child } => {
                 let field = list_field(ty);
                 Arc::new(ListArray::new(
                     field.clone(),
-                    OffsetBuffer::new(ScalarBuffer::from(offsets.clone())),
-                    child.to_arrow(field.data_type()),
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    child.into_arrow(field.data_type()),
                     nulls,
                 ))
             }
@@ -449,12 +446,12 @@ impl Column {
                 let arrays = fields
                     .iter()
                     .zip(children)
-                    .map(|(f, c)| c.to_arrow(f.data_type()))
+                    .map(|(f, c)| c.into_arrow(f.data_type()))
                     .collect();
                 let structs = StructArray::new(fields, arrays, None);
                 Arc::new(ListArray::new(
                     field,
-                    OffsetBuffer::new(ScalarBuffer::from(offsets.clone())),
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
                     Arc::new(structs),
                     nulls,
                 ))
@@ -462,13 +459,30 @@ impl Column {
         }
     }
 
-    /// The NPY file of this column: numpy's header and the C-order payload. Only called for
-    /// fields NumPy can hold; the writer refuses the others before any row is accepted.
-    pub fn to_npy(&self, dtype: NumpyDtype, width: usize) -> Vec<u8> {
+    /// Writes the NPY file of this column — numpy's header and the C-order payload — to
+    /// `out` in blocks of about 1 MiB, straight from the column buffer (no whole-file copy).
+    /// Only called for fields NumPy can hold; the writer refuses the others before any row is
+    /// accepted.
+    pub fn write_npy(
+        &self,
+        dtype: NumpyDtype,
+        width: usize,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        const BLOCK: usize = 1 << 20;
         let mut shape = vec![self.len];
         if width > 0 {
             shape.push(width);
         }
+        let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+        // Sends the block once it is full (or at the end).
+        let mut emit = |block: &mut Vec<u8>, last: bool| -> std::io::Result<()> {
+            if block.len() >= BLOCK || (last && !block.is_empty()) {
+                out.write_all(block)?;
+                block.clear();
+            }
+            Ok(())
+        };
         if let ColumnData::Utf8 { .. } = &self.data {
             let longest = self
                 .strings()
@@ -476,44 +490,49 @@ impl Column {
                 .max()
                 .unwrap_or(0)
                 .max(1);
-            let mut out = crate::npy::header(&dtype.descr(longest), &shape);
-            out.reserve(self.len * longest * 4);
+            block.extend_from_slice(&crate::npy::header(&dtype.descr(longest), &shape));
             for s in self.strings() {
                 let mut n = 0;
                 for c in s.chars() {
-                    out.extend_from_slice(&(c as u32).to_le_bytes());
+                    block.extend_from_slice(&(c as u32).to_le_bytes());
                     n += 1;
                 }
-                out.extend(std::iter::repeat_n(0u8, (longest - n) * 4));
+                block.extend(std::iter::repeat_n(0u8, (longest - n) * 4));
+                emit(&mut block, false)?;
             }
-            return out;
+            return emit(&mut block, true);
         }
-        let mut out = crate::npy::header(&dtype.descr(0), &shape);
+        block.extend_from_slice(&crate::npy::header(&dtype.descr(0), &shape));
+        macro_rules! numbers {
+            ($values:expr, $bytes:expr) => {
+                for chunk in $values.chunks(BLOCK / 8) {
+                    for x in chunk {
+                        block.extend_from_slice(&$bytes(*x));
+                    }
+                    emit(&mut block, false)?;
+                }
+            };
+        }
         match &self.data {
-            ColumnData::Bool(v) => out.extend(v.iter().map(|b| *b as u8)),
+            ColumnData::Bool(v) => numbers!(v, |b: bool| [b as u8]),
             ColumnData::Int8(v) | ColumnData::Int8Vector { values: v, .. } => {
-                out.extend(v.iter().map(|x| *x as u8))
+                numbers!(v, |x: i8| x.to_le_bytes())
             }
-            ColumnData::Int16(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            ColumnData::Int32(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            ColumnData::Int64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            ColumnData::Int16(v) => numbers!(v, i16::to_le_bytes),
+            ColumnData::Int32(v) => numbers!(v, i32::to_le_bytes),
+            ColumnData::Int64(v) => numbers!(v, i64::to_le_bytes),
             ColumnData::Float32(v) | ColumnData::FloatVector { values: v, .. } => {
-                out.reserve(v.len() * 4);
-                v.iter()
-                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+                numbers!(v, f32::to_le_bytes)
             }
-            ColumnData::Float64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            ColumnData::ByteVector { values, .. } => out.extend_from_slice(values),
+            ColumnData::Float64(v) => numbers!(v, f64::to_le_bytes),
+            ColumnData::ByteVector { values, .. } => {
+                for chunk in values.chunks(BLOCK) {
+                    block.extend_from_slice(chunk);
+                    emit(&mut block, false)?;
+                }
+            }
             ColumnData::Utf8 { .. } | ColumnData::List { .. } | ColumnData::StructList { .. } => {}
         }
-        out
+        emit(&mut block, true)
     }
 }

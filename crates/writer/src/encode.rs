@@ -1,10 +1,14 @@
-//! Turns a full segment buffer into the files of one segment.
+//! Turns a closed segment buffer into the files of one segment, streamed into the sink: each
+//! `.npy` file is written from its column buffer in 1 MiB blocks (the columns in parallel),
+//! and a Parquet file row group by row group as `ArrowWriter` fills them, from Arrow arrays
+//! that take over the column buffers without a copy. So a segment being stored costs its
+//! buffers plus a few parts in flight, never a second copy of the whole segment.
 
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType as ArrowType, Field, Schema};
-use bulkwriter_sink::SegmentFile;
+use bulkwriter_sink::{SegmentSink, StoredFile};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -28,20 +32,46 @@ pub(crate) fn arrow_schema(buffer: &SegmentBuffer) -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-/// Encodes segment `segment` as files under `<uuid>/`.
-pub(crate) fn encode_segment(
-    buffer: &SegmentBuffer,
+/// Stores segment `segment` as files under `<uuid>/` and returns how they are reported, in
+/// column order. Runs off the appending thread (see `BulkWriter`), which meanwhile fills the
+/// next segment.
+pub(crate) fn store_segment(
+    buffer: SegmentBuffer,
+    sink: &SegmentSink,
     uuid: &str,
     segment: u64,
-) -> Result<Vec<SegmentFile>> {
+) -> Result<Vec<StoredFile>> {
+    let sink_error = |source| WriteError::Sink { segment, source };
     match buffer.file_type {
-        FileType::Numpy => Ok(encode_numpy(buffer, uuid, segment)),
-        FileType::Parquet => Ok(vec![SegmentFile {
-            relative_path: format!("{uuid}/{segment}.parquet"),
-            data: encode_parquet(buffer)
-                .map_err(|message| WriteError::Encode { segment, message })?
-                .into(),
-        }]),
+        FileType::Numpy => (0..buffer.columns.len())
+            .into_par_iter()
+            .map(|i| {
+                let (dtype, width) = match buffer.specs[i] {
+                    ColumnSpec::Field(f) => buffer.schema.fields[f]
+                        .numpy_layout()
+                        .unwrap_or((bulkwriter_schema::NumpyDtype::Unicode, 0)),
+                    _ => (bulkwriter_schema::NumpyDtype::Unicode, 0),
+                };
+                let path = format!("{uuid}/{segment}/{}.npy", buffer.column_name(i));
+                let mut file = sink.create_file(&path);
+                buffer.columns[i]
+                    .write_npy(dtype, width, &mut file)
+                    .map_err(|e| WriteError::Encode {
+                        segment,
+                        message: format!("{path}: {e}"),
+                    })?;
+                file.finish().map_err(sink_error)
+            })
+            .collect(),
+        FileType::Parquet => {
+            let path = format!("{uuid}/{segment}.parquet");
+            let mut file = sink.create_file(&path);
+            write_parquet(buffer, &mut file).map_err(|message| WriteError::Encode {
+                segment,
+                message: format!("{path}: {message}"),
+            })?;
+            Ok(vec![file.finish().map_err(sink_error)?])
+        }
         // Row files are streamed as rows arrive (see `rowtext`), never buffered as columns.
         FileType::Json | FileType::Jsonl | FileType::Csv => Err(WriteError::Encode {
             segment,
@@ -50,48 +80,32 @@ pub(crate) fn encode_segment(
     }
 }
 
-/// One `.npy` file per column, encoded in parallel.
-fn encode_numpy(buffer: &SegmentBuffer, uuid: &str, segment: u64) -> Vec<SegmentFile> {
-    (0..buffer.columns.len())
-        .into_par_iter()
-        .map(|i| {
-            let (dtype, width) = match buffer.specs[i] {
-                ColumnSpec::Field(f) => buffer.schema.fields[f]
-                    .numpy_layout()
-                    .unwrap_or((bulkwriter_schema::NumpyDtype::Unicode, 0)),
-                _ => (bulkwriter_schema::NumpyDtype::Unicode, 0),
-            };
-            SegmentFile {
-                relative_path: format!("{uuid}/{segment}/{}.npy", buffer.column_name(i)),
-                data: buffer.columns[i].to_npy(dtype, width).into(),
-            }
-        })
-        .collect()
-}
-
 /// pymilvus's row-group rule: 32 MiB of estimated data per group, 1,000 to 1,000,000 rows.
 pub(crate) fn row_group_rows(size: usize, rows: usize) -> usize {
     let per_row = size / rows.max(1) + 1;
     ((32 << 20) / per_row).clamp(1_000, 1_000_000)
 }
 
-fn encode_parquet(buffer: &SegmentBuffer) -> std::result::Result<Vec<u8>, String> {
-    let schema = arrow_schema(buffer);
+fn write_parquet(
+    buffer: SegmentBuffer,
+    out: &mut (impl std::io::Write + Send),
+) -> std::result::Result<(), String> {
+    let schema = arrow_schema(&buffer);
+    let row_group = row_group_rows(buffer.encoded_size(), buffer.rows);
     let arrays = buffer
         .columns
-        .par_iter()
+        .into_par_iter()
         .zip(schema.fields().par_iter())
-        .map(|(column, field)| column.to_arrow(field.data_type()))
+        .map(|(column, field)| column.into_arrow(field.data_type()))
         .collect::<Vec<_>>();
     let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(|e| e.to_string())?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(row_group_rows(buffer.encoded_size(), buffer.rows)))
+        .set_max_row_group_row_count(Some(row_group))
         .build();
-    let mut out = Vec::new();
-    let mut writer =
-        ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(|e| e.to_string())?;
+    // ArrowWriter encodes and writes each row group as it fills.
+    let mut writer = ArrowWriter::try_new(out, schema, Some(props)).map_err(|e| e.to_string())?;
     writer.write(&batch).map_err(|e| e.to_string())?;
     writer.close().map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok(())
 }

@@ -160,7 +160,7 @@ impl WriterOptions {
             file_type,
             chunk_size: DEFAULT_CHUNK_SIZE,
             csv: CsvOptions::default(),
-            segments_in_flight: 2,
+            segments_in_flight: 1,
             dry_run: false,
         }
     }

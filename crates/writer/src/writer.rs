@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
-use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, Sender};
 
-use bulkwriter_sink::{PendingSegment, SegmentSink, StoredFile};
+use bulkwriter_sink::{SegmentSink, StoredFile};
 use serde_json::Value;
 
-use crate::encode::encode_segment;
+use crate::encode::store_segment;
 use crate::error::{Result, WriteError};
 use crate::options::{FileType, WriterOptions};
 use crate::row::FieldError;
@@ -50,8 +50,8 @@ pub struct BulkWriter {
     stored: Vec<Vec<StoredFile>>,
     /// `stored` as reported paths.
     batch_files: Vec<Vec<String>>,
-    /// Encoded segments still uploading, oldest first: (segment number, upload).
-    in_flight: VecDeque<(u64, PendingSegment)>,
+    /// The thread that encodes and stores closed segments while the next one fills.
+    storer: Option<Storer>,
     rows_seen: u64,
     rows_written: u64,
     dropped_keys: BTreeSet<String>,
@@ -112,7 +112,7 @@ impl BulkWriter {
             flush_count: 0,
             stored: Vec::new(),
             batch_files: Vec::new(),
-            in_flight: VecDeque::new(),
+            storer: None,
             rows_seen: 0,
             rows_written: 0,
             dropped_keys: BTreeSet::new(),
@@ -338,8 +338,8 @@ impl BulkWriter {
         self.collect_uploads(0)
     }
 
-    /// Closes the open segment: a row file is completed; column buffers are encoded and
-    /// start uploading in the background.
+    /// Closes the open segment: a row file is completed; column buffers move to a thread
+    /// that encodes and stores them while the next segment fills.
     fn close_segment(&mut self) -> Result<()> {
         self.flush_count += 1;
         let segment = self.flush_count;
@@ -348,49 +348,142 @@ impl BulkWriter {
             return Ok(());
         }
         let sink_error = |source| WriteError::Sink { segment, source };
+        let closed = std::mem::replace(&mut self.segment, new_segment(&self.schema, &self.options));
+        self.rows_written += rows as u64;
         if self.options.dry_run {
-            self.rows_written += rows as u64;
-            self.segment = new_segment(&self.schema, &self.options);
             return Ok(());
         }
-        match &mut self.segment {
+        match closed {
             Segment::Columns(buffer) => {
-                let files = encode_segment(buffer, &self.uuid, segment)?;
-                self.in_flight
-                    .push_back((segment, self.sink.spawn_segment(files)));
+                let storer = match &mut self.storer {
+                    Some(storer) => storer,
+                    None => self
+                        .storer
+                        .insert(Storer::start(self.sink.clone(), self.uuid.clone())?),
+                };
+                storer.submit(segment, buffer)?;
             }
-            Segment::Rows(file) => {
+            Segment::Rows(mut file) => {
                 // Row files upload their parts as they are written; completing the file is
-                // all that is left (and a row writer never has encoded segments in flight).
+                // all that is left (and a row writer never has segments in flight).
                 let stored = file.finish().map_err(sink_error)?;
                 self.add_stored(stored.into_iter().collect());
             }
         }
-        self.rows_written += rows as u64;
-        self.segment = new_segment(&self.schema, &self.options);
         Ok(())
     }
 
-    /// Records finished uploads in order, waiting for the oldest ones until at most `keep`
-    /// are still in flight (bounding the memory held by encoded segments).
+    /// Records stored segments in order, waiting for the oldest ones until at most `keep`
+    /// are still in flight (bounding the memory held by closed segments).
     fn collect_uploads(&mut self, keep: usize) -> Result<()> {
-        while let Some((segment, pending)) = self.in_flight.pop_front() {
-            if self.in_flight.len() < keep && !pending.is_finished() {
-                self.in_flight.push_front((segment, pending));
-                break;
-            }
-            let stored = pending
-                .wait()
-                .map_err(|source| WriteError::Sink { segment, source })?;
-            self.add_stored(stored);
+        let Some(storer) = &mut self.storer else {
+            return Ok(());
+        };
+        let mut stored = Vec::new();
+        let result = storer.collect(keep, &mut stored);
+        for files in stored {
+            self.add_stored(files);
         }
-        Ok(())
+        result
     }
 
     fn add_stored(&mut self, stored: Vec<StoredFile>) {
         self.batch_files
             .push(stored.iter().map(|f| f.path.clone()).collect());
         self.stored.push(stored);
+    }
+}
+
+/// A closed segment handed to the storing thread.
+type Job = (u64, SegmentBuffer);
+/// What the storing thread reports for a segment.
+type Stored = (u64, Result<Vec<StoredFile>>);
+
+/// One long-lived thread that encodes and stores closed NumPy/Parquet segments in the order
+/// they were closed. One thread (rather than one per segment) keeps the allocator's memory in
+/// one place; the columns of a segment are still encoded in parallel on the rayon pool.
+#[derive(Debug)]
+struct Storer {
+    jobs: Option<Sender<Job>>,
+    results: Receiver<Stored>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Segments submitted and not yet collected.
+    pending: usize,
+}
+
+impl Storer {
+    fn start(sink: SegmentSink, uuid: String) -> Result<Storer> {
+        let (jobs, inbox) = std::sync::mpsc::channel::<Job>();
+        let (outbox, results) = std::sync::mpsc::channel::<Stored>();
+        let thread = std::thread::Builder::new()
+            .name("bulkwriter-store".into())
+            .spawn(move || {
+                for (segment, buffer) in inbox {
+                    let stored = store_segment(buffer, &sink, &uuid, segment);
+                    if outbox.send((segment, stored)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| WriteError::Encode {
+                segment: 0,
+                message: format!("cannot start the storing thread: {e}"),
+            })?;
+        Ok(Storer {
+            jobs: Some(jobs),
+            results,
+            thread: Some(thread),
+            pending: 0,
+        })
+    }
+
+    fn submit(&mut self, segment: u64, buffer: SegmentBuffer) -> Result<()> {
+        let sent = self.jobs.as_ref().map(|jobs| jobs.send((segment, buffer)));
+        match sent {
+            Some(Ok(())) => {
+                self.pending += 1;
+                Ok(())
+            }
+            _ => Err(WriteError::Encode {
+                segment,
+                message: "the storing thread stopped".into(),
+            }),
+        }
+    }
+
+    /// Takes the results of finished segments (in order), waiting while more than `keep`
+    /// are pending; the first storage error is returned after the segments before it.
+    fn collect(&mut self, keep: usize, stored: &mut Vec<Vec<StoredFile>>) -> Result<()> {
+        while self.pending > 0 {
+            let next = if self.pending > keep {
+                self.results.recv().ok()
+            } else {
+                self.results.try_recv().ok()
+            };
+            let Some((segment, result)) = next else {
+                if self.pending > keep {
+                    return Err(WriteError::Encode {
+                        segment: 0,
+                        message: "the storing thread stopped".into(),
+                    });
+                }
+                break;
+            };
+            self.pending -= 1;
+            debug_assert!(segment > 0, "segments are numbered from 1");
+            stored.push(result?);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Storer {
+    /// Lets the thread finish what it was given, then joins it.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
