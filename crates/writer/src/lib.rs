@@ -16,7 +16,7 @@
 //! request takes; [`BulkWriter::import_options`] gives the request's CSV options.
 //!
 //! Module map: `column` (typed buffers), `segment` (rows → columns, atomically), `batch`
-//! (Arrow → columns or rows), `encode` (columns → files), `npy` (NPY header), `row` (rules
+//! (Arrow → columns or rows), `encode` (columns → files, streamed into the sink), `npy` (NPY header), `row` (rules
 //! every file type shares: `$meta`, struct presence), `rowtext` (rows → JSON/JSONL/CSV text),
 //! `pyjson` (Python's `json.dumps` and float spelling), `writer` (the public writer).
 

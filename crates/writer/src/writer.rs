@@ -30,11 +30,12 @@ enum Segment {
 ///
 /// Rows are validated as they are appended; a segment is closed after the row that takes its
 /// encoded size past the chunk size, encoded, and stored through the [`SegmentSink`]. NumPy
-/// and Parquet segments are buffered column by column and encoded when closed; JSON, JSONL
-/// and CSV rows are encoded as they arrive and streamed into the segment's file, which
-/// appears under its name only when the segment is closed. Every error, including one from
-/// storing a segment, is returned by the call that caused it: nothing is lost in a
-/// background thread.
+/// and Parquet segments are buffered column by column; a closed segment is encoded and
+/// stored by a storing thread while the next one fills (at most
+/// [`WriterOptions::segments_in_flight`] at a time). JSON, JSONL and CSV rows are encoded as
+/// they arrive and streamed into the segment's file, which appears under its name only when
+/// the segment is closed. Every error, including one from storing a segment in the
+/// background, is returned by a later call (`append_*` or `commit`): nothing is lost.
 #[derive(Debug)]
 pub struct BulkWriter {
     options: WriterOptions,
