@@ -159,6 +159,14 @@ impl NpyFile {
                 context()
             ),
         };
+        if width == 0 || descr.size() == 0 {
+            // Rows of zero bytes: nothing to import, and a huge row count would cost nothing
+            // to claim.
+            bail!(
+                "{}: shape {shape:?} with dtype {descr:?} holds no data per row",
+                context()
+            );
+        }
         let data_offset = (magic.len() + if magic[6] == 1 { 2 } else { 4 } + header_len) as u64;
         let needed = rows
             .checked_mul(width)

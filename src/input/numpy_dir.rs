@@ -67,6 +67,9 @@ pub fn read(
             .collect::<Result<Vec<_>>>()?;
         let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
         let count = batch.num_rows() as u64;
+        if count == 0 {
+            break;
+        }
         visit(Chunk::Batch { batch, first_row })?;
         first_row += count;
         options.consumed.store(
