@@ -16,20 +16,9 @@ use crate::cli::{
     ImportTargetArgs,
 };
 
-/// `30s`, `500ms`, `2min`, or seconds.
+/// A duration option (`30s`, `500ms`, `2min`), parsed as storage options' durations are.
 fn duration(option: &str, text: &str) -> Result<Duration> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| anyhow!("{option} {text:?}: write a duration such as 30s"))?;
-    Ok(match unit {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" | "min" => Duration::from_secs(60 * n),
-        other => bail!("{option} {text:?}: unknown unit {other:?} (ms, s, min)"),
-    })
+    bulkwriter_sink::location::parse_duration(text).map_err(|e| anyhow!("{option}: {e}"))
 }
 
 /// The client for the target the arguments name.

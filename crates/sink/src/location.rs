@@ -175,8 +175,9 @@ fn split_options(options: &[(String, String)]) -> Result<Options, SinkError> {
     Ok(out)
 }
 
-/// `30s`, `500ms`, `5min`, `1h`, or a number of seconds.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// `30s`, `500ms`, `5min`, `1h`, or a number of seconds (for `retry_timeout`, and for the
+/// command line's other durations).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
