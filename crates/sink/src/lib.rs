@@ -4,12 +4,11 @@
 //! any S3-compatible store, Google Cloud Storage, Azure Blob Storage or Aliyun OSS, chosen by
 //! the output's URL ([`location`]). A [`SegmentSink`] is rooted at a key prefix:
 //!
-//! - [`SegmentSink::put_segment`] / [`SegmentSink::spawn_segment`] store the files of one
-//!   encoded segment (in the background for the latter, so the next segment can be read and
-//!   encoded meanwhile) and report their paths only after every file is stored;
-//! - [`SegmentSink::create_file`] streams one file (JSON, JSONL, CSV rows) in parts, several in
-//!   flight, and the store publishes it under its name only when [`FileUpload::finish`]
-//!   completes it.
+//! - [`SegmentSink::create_file`] streams one file (a segment's `.npy`, Parquet, JSON, JSONL
+//!   or CSV file) in parts, several in flight, and the store publishes it under its name only
+//!   when [`FileUpload::finish`] completes it; the writer reports a segment once every file of
+//!   it is finished;
+//! - [`SegmentSink::check_writable`] proves the output takes writes before any row is read.
 //!
 //! Transient errors are retried with backoff by object_store (see [`location`] for the retry
 //! options). Paths are reported both as the store reports keys to Milvus (bucket-relative
@@ -23,9 +22,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use object_store::path::Path as ObjectPath;
-use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::task::JoinHandle;
 
 pub use location::{OutputLocation, Scheme};
@@ -94,15 +92,6 @@ pub enum SinkError {
     /// The async runtime could not start.
     #[error("cannot start the I/O runtime: {0}")]
     Runtime(std::io::Error),
-}
-
-/// One finished file of a segment: its path relative to the sink's root, and its bytes.
-#[derive(Debug, Clone)]
-pub struct SegmentFile {
-    /// Relative path, e.g. `<uuid>/1/id.npy` or `<uuid>/1.parquet`.
-    pub relative_path: String,
-    /// The complete file.
-    pub data: Bytes,
 }
 
 /// How a stored file is named for an import request.
@@ -295,42 +284,6 @@ impl SegmentSink {
         })
     }
 
-    /// Stores every file of one segment and returns how each is reported, in order.
-    pub fn put_segment(&self, files: Vec<SegmentFile>) -> Result<Vec<StoredFile>, SinkError> {
-        self.spawn_segment(files).wait()
-    }
-
-    /// Starts storing every file of one segment in the background. The store's `put` writes
-    /// each file whole (a local file goes to a staging name and is renamed into place), so no
-    /// partial file ever carries a final name.
-    pub fn spawn_segment(&self, files: Vec<SegmentFile>) -> PendingSegment {
-        let sink = self.clone();
-        let name = files
-            .first()
-            .map(|f| self.display_path(&f.relative_path))
-            .unwrap_or_default();
-        let handle = self.inner.runtime.spawn(async move {
-            let mut stored = Vec::with_capacity(files.len());
-            for file in files {
-                let key = sink.key(&file.relative_path);
-                let reported = sink.stored(&file.relative_path);
-                put_whole(sink.inner.store.as_ref(), &key, file.data)
-                    .await
-                    .map_err(|source| SinkError::Put {
-                        path: reported.path.clone(),
-                        source,
-                    })?;
-                stored.push(reported);
-            }
-            Ok(stored)
-        });
-        PendingSegment {
-            sink: self.clone(),
-            name,
-            handle,
-        }
-    }
-
     /// Starts a file at `relative_path` that is written as it is produced. Nothing carries
     /// the final name until [`FileUpload::finish`]; a file dropped unfinished is discarded.
     pub fn create_file(&self, relative_path: &str) -> FileUpload {
@@ -343,67 +296,6 @@ impl SegmentSink {
             parts: VecDeque::new(),
             written: 0,
         }
-    }
-}
-
-/// Stores one complete file: with a single `put` up to [`PART_SIZE`], as a multipart upload
-/// of [`PART_SIZE`] parts (a few at once) above it. A failed multipart upload is aborted, so
-/// its parts do not linger.
-async fn put_whole(
-    store: &dyn ObjectStore,
-    key: &ObjectPath,
-    data: Bytes,
-) -> object_store::Result<()> {
-    if data.len() <= PART_SIZE {
-        return store
-            .put(key, PutPayload::from_bytes(data))
-            .await
-            .map(|_| ());
-    }
-    let upload = store.put_multipart(key).await?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
-    let mut offset = 0;
-    while offset < data.len() {
-        if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
-            let _ = writer.abort().await;
-            return Err(e);
-        }
-        let end = (offset + PART_SIZE).min(data.len());
-        writer.put(data.slice(offset..end));
-        offset = end;
-    }
-    // Waits for every part, then completes; aborts the upload if anything failed.
-    writer.finish().await.map(|_| ())
-}
-
-/// A segment being stored in the background (see [`SegmentSink::spawn_segment`]).
-pub struct PendingSegment {
-    sink: SegmentSink,
-    name: String,
-    handle: JoinHandle<Result<Vec<StoredFile>, SinkError>>,
-}
-
-impl std::fmt::Debug for PendingSegment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingSegment")
-            .field("first_file", &self.name)
-            .finish()
-    }
-}
-
-impl PendingSegment {
-    /// Whether the upload has ended (successfully or not).
-    pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
-    }
-
-    /// Waits for the upload and returns how each file is reported.
-    pub fn wait(self) -> Result<Vec<StoredFile>, SinkError> {
-        let joined = self.sink.inner.runtime.block_on(self.handle);
-        joined.map_err(|e| SinkError::Interrupted {
-            path: self.name,
-            reason: e.to_string(),
-        })?
     }
 }
 
@@ -552,20 +444,18 @@ impl Drop for FileUpload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     #[test]
     fn local_segments_land_under_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a/b");
         let sink = SegmentSink::local(&out).unwrap();
-        let stored = sink
-            .put_segment(vec![SegmentFile {
-                relative_path: "u/1/id.npy".into(),
-                data: Bytes::from_static(b"abc"),
-            }])
-            .unwrap();
+        let mut file = sink.create_file("u/1/id.npy");
+        file.append(b"abc").unwrap();
+        let stored = file.finish().unwrap();
         let expected = std::fs::canonicalize(&out).unwrap().join("u/1/id.npy");
-        assert_eq!(stored[0].path, expected.to_string_lossy());
+        assert_eq!(stored.path, expected.to_string_lossy());
         assert_eq!(std::fs::read(expected).unwrap(), b"abc");
     }
 
@@ -581,18 +471,14 @@ mod tests {
         )
         .unwrap();
         sink.check_writable("u/.write-check").unwrap();
-        let stored = sink
-            .put_segment(vec![SegmentFile {
-                relative_path: "u/1.parquet".into(),
-                data: Bytes::from_static(b"abc"),
-            }])
-            .unwrap();
+        let mut file = sink.create_file("u/1.parquet");
+        file.append(b"abc").unwrap();
         assert_eq!(
-            stored,
-            [StoredFile {
+            file.finish().unwrap(),
+            StoredFile {
                 path: "exports/run/u/1.parquet".into(),
                 url: "s3://bucket/exports/run/u/1.parquet".into(),
-            }]
+            }
         );
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
