@@ -502,7 +502,8 @@ impl Pipeline {
                         row: first_row + (offset + bad) as u64 + 1,
                         line: None,
                     };
-                    let data = self.unmap(arrow_row_to_json(batch, offset + bad));
+                    let data =
+                        input::rename_keys(arrow_row_to_json(batch, offset + bad), &self.unmapping);
                     self.reject(file, position, &field, &message, data)?;
                     offset += bad + 1;
                 }
@@ -510,21 +511,6 @@ impl Pipeline {
             }
         }
         Ok(())
-    }
-
-    /// A row's JSON with input column names.
-    fn unmap(&self, value: Value) -> Value {
-        match value {
-            Value::Object(map) if !self.unmapping.is_empty() => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| match self.unmapping.get(&k) {
-                        Some(original) => (original.clone(), v),
-                        None => (k, v),
-                    })
-                    .collect(),
-            ),
-            other => other,
-        }
     }
 
     /// A rejected row as it was read: the JSONL line's own text, the CSV cells by header,
@@ -542,7 +528,7 @@ impl Pipeline {
                 }
                 RawData::Value(Value::Object(map))
             }
-            Raw::Value => RawData::Value(self.unmap(value.clone())),
+            Raw::Value => RawData::Value(input::rename_keys(value.clone(), &self.unmapping)),
         }
     }
 

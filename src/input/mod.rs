@@ -334,15 +334,13 @@ pub fn read(
     }
 }
 
-/// Renames a row's keys by the mapping (keeping their order).
-fn map_keys(value: Value, options: &ReadOptions<'_>) -> Value {
-    if options.mapping.is_empty() {
-        return value;
-    }
+/// Renames an object's keys by `names` (old name → new name), keeping their order: the
+/// `--map` renaming, and its undoing for reject files.
+pub fn rename_keys(value: Value, names: &HashMap<String, String>) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
+        Value::Object(map) if !names.is_empty() => Value::Object(
             map.into_iter()
-                .map(|(k, v)| match options.mapping.get(&k) {
+                .map(|(k, v)| match names.get(&k) {
                     Some(to) => (to.clone(), v),
                     None => (k, v),
                 })
@@ -400,7 +398,7 @@ fn read_jsonl(
                     .map(
                         |(position, line)| match serde_json::from_str::<Value>(&line) {
                             Ok(value) => Chunk::Row(SourceRow {
-                                value: map_keys(value, options),
+                                value: rename_keys(value, options.mapping),
                                 position,
                                 raw: Raw::Line(line),
                             }),
@@ -434,7 +432,7 @@ fn read_json_list(
 ) -> Result<()> {
     let result = json::read_json(reader, |value, position| {
         visit(Chunk::Row(SourceRow {
-            value: map_keys(value, options),
+            value: rename_keys(value, options.mapping),
             position,
             raw: Raw::Value,
         }))
