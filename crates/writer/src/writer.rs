@@ -397,8 +397,8 @@ impl BulkWriter {
 
 /// A closed segment handed to the storing thread.
 type Job = (u64, SegmentBuffer);
-/// What the storing thread reports for a segment.
-type Stored = (u64, Result<Vec<StoredFile>>);
+/// What the storing thread reports for a segment (in the order segments were submitted).
+type Stored = Result<Vec<StoredFile>>;
 
 /// One long-lived thread that encodes and stores closed NumPy/Parquet segments in the order
 /// they were closed. One thread (rather than one per segment) keeps the allocator's memory in
@@ -421,7 +421,7 @@ impl Storer {
             .spawn(move || {
                 for (segment, buffer) in inbox {
                     let stored = store_segment(buffer, &sink, &uuid, segment);
-                    if outbox.send((segment, stored)).is_err() {
+                    if outbox.send(stored).is_err() {
                         return;
                     }
                 }
@@ -461,7 +461,7 @@ impl Storer {
             } else {
                 self.results.try_recv().ok()
             };
-            let Some((segment, result)) = next else {
+            let Some(result) = next else {
                 if self.pending > keep {
                     return Err(WriteError::Encode {
                         segment: 0,
@@ -471,7 +471,6 @@ impl Storer {
                 break;
             };
             self.pending -= 1;
-            debug_assert!(segment > 0, "segments are numbered from 1");
             stored.push(result?);
         }
         Ok(())
