@@ -351,7 +351,7 @@ pub fn rename_keys(value: Value, names: &HashMap<String, String>) -> Value {
 }
 
 /// Lines parsed together: big enough to keep every core busy, small enough to bound memory.
-const JSONL_BLOCK: usize = 128;
+const JSONL_BLOCK: usize = 64;
 
 /// Reads JSONL in blocks of lines that a second thread parses in parallel (rayon) while the
 /// caller appends the previous block, so parsing — the cost of JSONL input — overlaps with
@@ -361,7 +361,7 @@ fn read_jsonl(
     options: &ReadOptions<'_>,
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
-    let (blocks, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Chunk>>>(1);
+    let (blocks, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Chunk>>>(0);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut lines = reader.lines();
