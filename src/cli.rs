@@ -277,9 +277,18 @@ pub struct ConvertArgs {
     /// s3://bucket/prefix (also any S3-compatible store via --storage-option endpoint=...),
     /// gs://bucket/prefix, az://container/prefix or oss://bucket/prefix (Aliyun OSS).
     /// Credentials come from the cloud's environment variables (AWS_*, GOOGLE_*, AZURE_*,
-    /// OSS_*) or --storage-option.
-    #[arg(long, value_name = "DIR|URL")]
-    pub output: String,
+    /// OSS_*) or --storage-option. <output>/<uuid>/manifest.json lists the complete segments
+    /// (rows, sizes, CRC-32C checksums) at every moment of the run.
+    #[arg(long, value_name = "DIR|URL", required_unless_present = "resume")]
+    pub output: Option<String>,
+
+    /// Continue a run that was interrupted, killed or stopped by an error: give its folder
+    /// (<output>/<uuid>, as the interruption message and the manifest's data_url name it)
+    /// and the same inputs, schema and options. Files of the segment that was being written
+    /// are removed; the input rows the listed segments hold are skipped; the run goes on
+    /// from the next segment, so every input row is written once.
+    #[arg(long, value_name = "DATA_PATH")]
+    pub resume: Option<String>,
 
     /// A setting of the remote store, KEY=VALUE; repeatable. Keys are object_store's for the
     /// scheme (endpoint, region, access_key_id, secret_access_key, allow_http,

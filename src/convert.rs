@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::io::{BufWriter, Read, Seek, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +13,8 @@ use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_sink::SegmentSink;
 use bulkwriter_writer::{
-    BulkWriter, CsvOptions, FileType, WriteError, WriterOptions, arrow_row_to_json, parse_size,
+    BulkWriter, CsvOptions, FileType, RunManifest, WriteError, WriterOptions, arrow_row_to_json,
+    parse_size,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -23,6 +24,7 @@ use crate::cli::{
     OutputFormat,
 };
 use crate::input::{self, Chunk, InputFile, InputFormat, Raw, ReadOptions, RowPosition};
+use crate::interrupt::{self, Interrupted};
 use crate::report::Reporter;
 
 /// Rows per Arrow batch read from columnar inputs.
@@ -32,6 +34,8 @@ const BATCH_ROWS: usize = 4096;
 #[derive(Debug)]
 pub struct InputConfig {
     schema: CollectionSchema,
+    /// The schema file as JSON, recorded in the run's manifest.
+    schema_json: Value,
     files: Vec<InputFile>,
     mapping: HashMap<String, String>,
     ignore_unknown: bool,
@@ -84,6 +88,7 @@ impl TryFrom<InputArgs> for InputConfig {
             .with_context(|| format!("cannot read schema {}", args.schema.display()))?;
         let schema = CollectionSchema::from_json_str(&text)
             .with_context(|| format!("invalid schema {}", args.schema.display()))?;
+        let schema_json = serde_json::from_str(&text)?;
         let files = input::expand(&args.input, args.input_format.map(InputFormatArg::format))?;
         let mut mapping = HashMap::new();
         for (from, to) in args.mapping {
@@ -113,6 +118,7 @@ impl TryFrom<InputArgs> for InputConfig {
         }
         Ok(InputConfig {
             schema,
+            schema_json,
             files,
             mapping,
             ignore_unknown: args.ignore_unknown,
@@ -133,7 +139,7 @@ impl TryFrom<InputArgs> for InputConfig {
 #[derive(Debug)]
 pub struct ConvertConfig {
     input: InputConfig,
-    output: String,
+    target: Target,
     storage_options: Vec<(String, String)>,
     options: WriterOptions,
     /// `--import`: where to submit the written files.
@@ -157,12 +163,17 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
         if file_type != FileType::Csv && csv != CsvOptions::default() {
             bail!("--csv-sep and --csv-null apply only to --format csv");
         }
+        let target = match (args.resume, args.output) {
+            (Some(data_path), output) => resume_target(&data_path, output.as_deref())?,
+            (None, Some(output)) => Target::New(output),
+            (None, None) => bail!("give --output DIR|URL, or --resume DATA_PATH"),
+        };
         Ok(ConvertConfig {
+            target,
             input: InputConfig::try_from(args.input)?,
             import: args
                 .submit_import
                 .then_some((args.import_target, args.import_job)),
-            output: args.output,
             storage_options: args.storage_options,
             options: WriterOptions::new(file_type)
                 .with_chunk_size(chunk_size)
@@ -172,6 +183,91 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
     }
 }
 
+/// Where a conversion writes.
+#[derive(Debug)]
+enum Target {
+    /// A new run under `<output>/<uuid>`.
+    New(String),
+    /// The unfinished run `<output>/<uuid>` (`--resume`).
+    Resume { output: String, uuid: String },
+}
+
+/// Splits `--resume <output>/<uuid>`, checking it against `--output` when that is given too.
+fn resume_target(data_path: &str, output: Option<&str>) -> Result<Target> {
+    let trimmed = data_path.trim_end_matches('/');
+    let (parent, uuid) = match trimmed.rsplit_once('/') {
+        Some((parent, uuid)) if !parent.ends_with(':') && !uuid.is_empty() => {
+            (if parent.is_empty() { "/" } else { parent }, uuid)
+        }
+        Some(_) => bail!(
+            "--resume {data_path}: give the run's folder, <output>/<uuid> (the data_url of its manifest)"
+        ),
+        None => (".", trimmed),
+    };
+    if let Some(output) = output {
+        let same = if output.contains("://") {
+            output.trim_end_matches('/') == parent
+        } else {
+            let canonical =
+                |p: &str| std::fs::canonicalize(p.strip_prefix("file://").unwrap_or(p)).ok();
+            canonical(output).is_some() && canonical(output) == canonical(parent)
+        };
+        if !same {
+            bail!("--resume {data_path} is not a folder of --output {output}");
+        }
+    }
+    Ok(Target::Resume {
+        output: parent.to_string(),
+        uuid: uuid.to_string(),
+    })
+}
+
+/// What the manifest records about the inputs and schema, to check a resumed run.
+fn run_context(input: &InputConfig) -> Value {
+    let inputs: Vec<Value> = input
+        .files
+        .iter()
+        .map(|f| json!({"name": f.name, "bytes": f.size}))
+        .collect();
+    json!({"inputs": inputs, "schema": input.schema_json})
+}
+
+/// Checks that a resumed run reads what the interrupted one read; returns warnings.
+fn check_resumed_context(input: &InputConfig, context: &Value) -> Result<Vec<String>> {
+    let recorded = context["inputs"].as_array().cloned().unwrap_or_default();
+    let names = |list: &[Value]| -> Vec<String> {
+        list.iter()
+            .map(|f| f["name"].as_str().unwrap_or("?").to_string())
+            .collect()
+    };
+    let given: Vec<String> = input.files.iter().map(|f| f.name.clone()).collect();
+    if names(&recorded) != given {
+        bail!(
+            "the interrupted run read {}; this run was given {}: resume with the same --input values",
+            names(&recorded).join(", "),
+            given.join(", ")
+        );
+    }
+    let schema = CollectionSchema::from_json_value(&context["schema"]).ok();
+    if schema.as_ref() != Some(&input.schema) {
+        bail!(
+            "the schema differs from the one the interrupted run used: resume with the same --schema"
+        );
+    }
+    let mut warnings = Vec::new();
+    for (file, was) in input.files.iter().zip(&recorded) {
+        if file.size.is_some() && file.size != was["bytes"].as_u64() {
+            warnings.push(format!(
+                "{} changed size since the interrupted run ({} bytes, now {}); its first rows are skipped by count",
+                file.name,
+                was["bytes"],
+                file.size.unwrap_or(0)
+            ));
+        }
+    }
+    Ok(warnings)
+}
+
 /// What `convert` prints on stdout.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
@@ -179,6 +275,8 @@ pub struct Manifest {
     data_path: String,
     /// The full URL of data_path.
     data_url: String,
+    /// The run's manifest file (every segment with its rows, sizes and checksums).
+    manifest: String,
     /// The import request's `files` groups: local paths or bucket-relative keys.
     batch_files: Vec<Vec<String>>,
     /// The same files as full URLs (Zilliz Cloud's `objectUrls`).
@@ -212,13 +310,51 @@ impl ValidationReport {
 /// Runs the conversion and returns the manifest.
 pub fn run(config: &ConvertConfig) -> Result<Manifest> {
     let file_type = config.options.file_type;
-    let writer = BulkWriter::open(
-        config.input.schema.clone(),
-        &config.output,
-        &config.storage_options,
-        config.options.clone(),
+    let schema = config.input.schema.clone();
+    let (writer, resumed) = match &config.target {
+        Target::New(output) => {
+            let mut writer = BulkWriter::open(
+                schema,
+                output,
+                &config.storage_options,
+                config.options.clone(),
+            )?;
+            writer.keep_manifest(run_context(&config.input))?;
+            (writer, None)
+        }
+        Target::Resume { output, uuid } => {
+            let (writer, manifest) = BulkWriter::resume(
+                schema,
+                output,
+                &config.storage_options,
+                config.options.clone(),
+                uuid,
+            )?;
+            let warnings = check_resumed_context(&config.input, &manifest.context)?;
+            (writer, Some((manifest, warnings)))
+        }
+    };
+    let mut pipeline = Pipeline::new(
+        &config.input,
+        writer,
+        false,
+        resumed.as_ref().map(|(manifest, _)| manifest),
     )?;
-    let mut pipeline = Pipeline::new(&config.input, writer, false)?;
+    if let Some((manifest, warnings)) = &resumed {
+        pipeline.counts = Counts {
+            accepted: manifest.rows,
+            rejected: manifest.rejected,
+        };
+        for warning in warnings {
+            pipeline.reporter.warn(warning);
+        }
+        if manifest.rejected > 0 && config.input.reject_file.is_none() {
+            pipeline.reporter.warn(&format!(
+                "the interrupted run rejected {} rows; they are listed in its --reject-file",
+                manifest.rejected
+            ));
+        }
+    }
     let result = pipeline.run_all(&config.input);
     let writer = pipeline.finish(result, "writing the last segment")?;
     let counts = pipeline.counts;
@@ -240,6 +376,11 @@ pub fn run(config: &ConvertConfig) -> Result<Manifest> {
     Ok(Manifest {
         data_path: writer.data_path(),
         data_url: writer.data_url(),
+        manifest: format!(
+            "{}/{}",
+            writer.data_url(),
+            bulkwriter_writer::manifest::MANIFEST_NAME
+        ),
         batch_files: writer.batch_files().to_vec(),
         batch_urls: writer.batch_urls(),
         rows: writer.total_row_count(),
@@ -263,7 +404,7 @@ pub fn validate(mut config: InputConfig) -> Result<ValidationReport> {
         SegmentSink::in_memory()?,
         WriterOptions::new(FileType::Parquet).with_dry_run(true),
     )?;
-    let mut pipeline = Pipeline::new(&config, writer, true)?;
+    let mut pipeline = Pipeline::new(&config, writer, true, None)?;
     let result = pipeline.run_all(&config);
     pipeline.finish(result, "checking the last rows")?;
     let counts = pipeline.counts;
@@ -308,17 +449,25 @@ struct Pipeline {
     bytes_done: u64,
     /// Whether bad rows are listed on stderr (validate).
     list_rejects: bool,
+    /// Input rows still to skip: those a resumed run's listed segments already hold.
+    skip: u64,
 }
 
 impl Pipeline {
-    fn new(config: &InputConfig, writer: BulkWriter, list_rejects: bool) -> Result<Pipeline> {
+    /// A pipeline into `writer`; `resumed` is the manifest of the run a resumed writer
+    /// continues.
+    fn new(
+        config: &InputConfig,
+        writer: BulkWriter,
+        list_rejects: bool,
+        resumed: Option<&RunManifest>,
+    ) -> Result<Pipeline> {
         let total = config.files.iter().map(|f| f.size).sum::<Option<u64>>();
         let reject = match &config.reject_file {
-            Some(path) => {
-                let file = File::create(path)
-                    .with_context(|| format!("cannot create --reject-file {}", path.display()))?;
-                Some((path.clone(), BufWriter::new(file)))
-            }
+            Some(path) => Some((
+                path.clone(),
+                BufWriter::new(open_reject_file(path, resumed)?),
+            )),
             None => None,
         };
         Ok(Pipeline {
@@ -338,6 +487,7 @@ impl Pipeline {
                 .collect(),
             bytes_done: 0,
             list_rejects,
+            skip: resumed.map_or(0, |m| m.input_rows),
         })
     }
 
@@ -361,6 +511,9 @@ impl Pipeline {
                 consumed: Arc::clone(&consumed),
             };
             let mut visit = |chunk: Chunk| -> Result<()> {
+                if interrupt::requested() {
+                    bail!("interrupted");
+                }
                 self.take_chunk(file, chunk)?;
                 let bytes = self.bytes_done + consumed.load(Ordering::Relaxed);
                 let writer = self.writer();
@@ -374,6 +527,12 @@ impl Pipeline {
             };
             input::read(file, &options, &mut visit).with_context(|| file.name.clone())?;
             self.bytes_done += file.size.unwrap_or(0);
+        }
+        if self.skip > 0 {
+            bail!(
+                "the inputs end {} rows before the point the interrupted run had reached: they are not the inputs it read",
+                self.skip
+            );
         }
         Ok(())
     }
@@ -391,17 +550,33 @@ impl Pipeline {
             .take()
             .ok_or_else(|| anyhow!("finished twice"))?;
         if let Err(error) = result {
+            if interrupt::requested() {
+                // Keep what was read: the open segment becomes the last complete one.
+                let committed = writer
+                    .commit()
+                    .context("writing the segment in progress after the interruption");
+                self.reporter.abandon();
+                committed?;
+                return Err(Interrupted {
+                    data_url: writer.data_url(),
+                    input_rows: writer.rows_given(),
+                    rows: writer.total_row_count(),
+                    segments: writer.batch_files().len(),
+                    resumable: !writer.options().dry_run,
+                }
+                .into());
+            }
             self.reporter.abandon();
             let written = writer.batch_files().len();
             if written > 0 {
                 return Err(error.context(format!(
-                    "{written} complete segment(s) were written to {} before the error",
-                    writer.data_url()
+                    "{written} complete segment(s) were written to {url} before the error (listed in its manifest.json); after fixing the cause, run the same command with --resume {url} to continue",
+                    url = writer.data_url()
                 )));
             }
             return Err(error);
         }
-        if let Err(e) = writer.commit().context(last.to_string()) {
+        if let Err(e) = writer.close().context(last.to_string()) {
             self.reporter.abandon();
             return Err(e);
         }
@@ -439,6 +614,10 @@ impl Pipeline {
     }
 
     fn take_chunk(&mut self, file: &InputFile, chunk: Chunk) -> Result<()> {
+        let chunk = match self.skipped(chunk) {
+            Some(chunk) => chunk,
+            None => return Ok(()),
+        };
         match chunk {
             Chunk::Row(row) => {
                 if let Value::Object(map) = &row.value {
@@ -463,6 +642,7 @@ impl Pipeline {
                 raw,
                 reason,
             } => {
+                self.writer().count_unreadable_row();
                 let data = self.raw_data(&raw, &Value::Null);
                 self.reject(file, position, "", &reason, data)?;
             }
@@ -478,6 +658,31 @@ impl Pipeline {
             }
         }
         Ok(())
+    }
+
+    /// Drops the input rows a resumed run's listed segments already hold; returns the rest.
+    fn skipped(&mut self, chunk: Chunk) -> Option<Chunk> {
+        if self.skip == 0 {
+            return Some(chunk);
+        }
+        match chunk {
+            Chunk::Row(_) | Chunk::BadRow { .. } => {
+                self.skip -= 1;
+                None
+            }
+            Chunk::Batch { batch, first_row } => {
+                let rows = batch.num_rows() as u64;
+                if rows <= self.skip {
+                    self.skip -= rows;
+                    return None;
+                }
+                let skip = std::mem::take(&mut self.skip);
+                Some(Chunk::Batch {
+                    batch: batch.slice(skip as usize, (rows - skip) as usize),
+                    first_row: first_row + skip,
+                })
+            }
+        }
     }
 
     /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended.
@@ -575,7 +780,10 @@ impl Pipeline {
                 RawData::Value(value) => line.push_str(&format!(",\"data\":{value}")),
             }
             line.push_str("}\n");
+            // Flushed at once: a rejected row counted in the manifest is always in the file,
+            // so a resumed run can cut the file back to exactly those rows.
             out.write_all(line.as_bytes())
+                .and_then(|()| out.flush())
                 .with_context(|| format!("cannot write --reject-file {}", path.display()))?;
         }
         if let Some(max) = self.max_errors
@@ -585,6 +793,46 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Opens the reject file: a new run starts it empty; a resumed run keeps the rows the
+/// interrupted run rejected before its last listed segment (one line each) and drops the rest,
+/// which the resumed run rejects again.
+fn open_reject_file(path: &Path, resumed: Option<&RunManifest>) -> Result<File> {
+    let Some(manifest) = resumed else {
+        return File::create(path)
+            .with_context(|| format!("cannot create --reject-file {}", path.display()));
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot open --reject-file {}", path.display()))?;
+    let kept = reject_lines_prefix(&mut file, path, manifest.rejected)?;
+    file.set_len(kept)
+        .and_then(|()| file.seek(std::io::SeekFrom::Start(kept)).map(|_| ()))
+        .with_context(|| format!("cannot write --reject-file {}", path.display()))?;
+    Ok(file)
+}
+
+/// The length of the first `lines` lines of a reject file (each rejected row is one line).
+fn reject_lines_prefix(file: &mut File, path: &Path, lines: u64) -> Result<u64> {
+    let mut text = Vec::new();
+    file.read_to_end(&mut text)
+        .with_context(|| format!("cannot read --reject-file {}", path.display()))?;
+    let mut end = 0usize;
+    for _ in 0..lines {
+        match text[end..].iter().position(|&b| b == b'\n') {
+            Some(i) => end += i + 1,
+            None => bail!(
+                "--reject-file {} lists fewer rows than the {lines} the interrupted run rejected: give the reject file of that run",
+                path.display()
+            ),
+        }
+    }
+    Ok(end as u64)
 }
 
 /// A rejected row's original form in the reject file.

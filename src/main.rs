@@ -3,7 +3,8 @@
 //! Layout: `cli` parses arguments (clap); `convert` validates them into a configuration and
 //! runs the pipeline (convert and validate); `input` reads every input format as rows or
 //! Arrow batches; `report` draws progress and prints messages on stderr; `schema_cmd` writes
-//! schema templates and infers schemas; `import_cmd` starts, watches and lists import jobs
+//! schema templates and infers schemas; `interrupt` turns Ctrl-C into a clean stop;
+//! `import_cmd` starts, watches and lists import jobs
 //! through `bulkwriter_import`. The libraries do the work: `bulkwriter_schema`
 //! (schemas and rules), `bulkwriter_writer` (segments and encodings) and `bulkwriter_sink`
 //! (storage).
@@ -12,6 +13,7 @@ mod cli;
 mod convert;
 mod import_cmd;
 mod input;
+mod interrupt;
 mod report;
 mod schema_cmd;
 
@@ -32,7 +34,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             report::print_error(log_format, &error);
-            ExitCode::FAILURE
+            if error.downcast_ref::<interrupt::Interrupted>().is_some() {
+                ExitCode::from(interrupt::EXIT_CODE)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -47,6 +53,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
             }
             let config = convert::ConvertConfig::try_from(*args)?;
+            interrupt::install()?;
             let mut manifest = convert::run(&config)?;
             if let Some((target, job)) = &config.import {
                 match import_cmd::submit_manifest(target, job, &serde_json::to_value(&manifest)?) {

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${BULKWRITER_VENV:-$PWD/target/test-venv}"
-if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c" 2>/dev/null; then
   echo "tests/run.sh: creating the test venv in $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt

@@ -5,6 +5,7 @@
 mod batch;
 mod cli;
 mod common;
+mod crash;
 mod float_repr;
 mod golden_numpy;
 mod golden_parquet;

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::common::*;
 
-fn env(name: &str) -> String {
+pub(crate) fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
             "{name} is not set: run the tests with `bash tests/run.sh`, which starts the local \
@@ -23,7 +23,7 @@ fn env(name: &str) -> String {
 }
 
 /// A prefix no other test run uses.
-fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -31,7 +31,7 @@ fn unique_prefix(test: &str) -> String {
     format!("it/{test}-{nanos}")
 }
 
-fn s3_options(endpoint: &str) -> Vec<(String, String)> {
+pub(crate) fn s3_options(endpoint: &str) -> Vec<(String, String)> {
     [
         ("endpoint", endpoint),
         ("allow_http", "true"),
@@ -44,7 +44,7 @@ fn s3_options(endpoint: &str) -> Vec<(String, String)> {
     .collect()
 }
 
-fn azure_options() -> Vec<(String, String)> {
+pub(crate) fn azure_options() -> Vec<(String, String)> {
     vec![
         ("account_name".into(), env("BULKWRITER_TEST_AZURE_ACCOUNT")),
         ("access_key".into(), env("BULKWRITER_TEST_AZURE_KEY")),
@@ -109,7 +109,7 @@ fn files_by_relative_path(
 }
 
 /// Downloads everything under `prefix` with the cloud's SDK; returns the keys found.
-fn download(kind: &str, bucket: &str, prefix: &str, dest: &Path) -> Vec<String> {
+pub(crate) fn download(kind: &str, bucket: &str, prefix: &str, dest: &Path) -> Vec<String> {
     let dest = dest.to_str().unwrap();
     let out = match kind {
         "s3" => run_python(
@@ -192,11 +192,18 @@ fn check_remote_run(
                 .map(|k| k.as_str().unwrap().to_string())
         })
         .collect();
+    // The run's manifest is uploaded beside the segments.
+    let manifest_key = format!("{data_path}/manifest.json");
+    reported.push(manifest_key.clone());
     reported.sort();
     assert_eq!(
         listed, reported,
-        "{what}: the bucket holds exactly the reported files (no write-check or staging object)"
+        "{what}: the bucket holds exactly the reported files and the manifest (no write-check or staging object)"
     );
+    let uploaded: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dest.path().join(&manifest_key)).unwrap()).unwrap();
+    assert_eq!(uploaded["finished"], true, "{what}");
+    assert_eq!(uploaded["batch_files"], remote["batch_files"], "{what}");
     let remote_files =
         files_by_relative_path(&remote, |key| std::fs::read(dest.path().join(key)).unwrap());
     assert_eq!(

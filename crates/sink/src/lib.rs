@@ -73,6 +73,14 @@ pub enum SinkError {
         /// What the store said, in words.
         reason: String,
     },
+    /// Reading or listing what an earlier run stored failed.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file or folder as it would be reported.
+        path: String,
+        /// The store's error.
+        source: object_store::Error,
+    },
     /// Writing one file failed (after object_store's retries).
     #[error("cannot write {path}: {source}")]
     Put {
@@ -94,8 +102,8 @@ pub enum SinkError {
     Runtime(std::io::Error),
 }
 
-/// How a stored file is named for an import request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A complete file: how an import request names it, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredFile {
     /// What Milvus's import `files` takes: the bucket-relative key (`prefix/<uuid>/1.parquet`,
     /// no leading `/`), or the absolute path for local output.
@@ -103,6 +111,10 @@ pub struct StoredFile {
     /// The full URL (`s3://bucket/prefix/<uuid>/1.parquet`), what Zilliz Cloud's `objectUrls`
     /// takes; the absolute path for local output.
     pub url: String,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// The CRC-32C (Castagnoli) of the file's bytes, as 8 lowercase hex digits.
+    pub crc32c: String,
 }
 
 /// Streamed files are sent in parts of this size: above S3's 5 MiB minimum part size, and
@@ -134,6 +146,14 @@ impl std::fmt::Debug for SegmentSink {
         f.debug_struct("SegmentSink")
             .field("root", &self.inner.url_root)
             .finish()
+    }
+}
+
+/// Whether a local file name is a staging file of the local store (`name#<digits>`).
+fn is_staging_name(name: &str) -> bool {
+    match name.rsplit_once('#') {
+        Some((_, suffix)) => !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()),
+        None => false,
     }
 }
 
@@ -244,7 +264,120 @@ impl SegmentSink {
         StoredFile {
             path: self.display_path(relative),
             url: self.url(relative),
+            bytes: 0,
+            crc32c: String::new(),
         }
+    }
+
+    /// Stores a small object (the run's manifest) at `relative` in one `put`, which replaces
+    /// any earlier version atomically.
+    pub fn put_small(&self, relative: &str, data: Vec<u8>) -> Result<(), SinkError> {
+        let store = Arc::clone(&self.inner.store);
+        let key = self.key(relative);
+        self.inner
+            .runtime
+            .block_on(async move { store.put(&key, PutPayload::from(data)).await })
+            .map(|_| ())
+            .map_err(|source| SinkError::Put {
+                path: self.display_path(relative),
+                source,
+            })
+    }
+
+    /// Reads a small object (the run's manifest); `None` if it does not exist.
+    pub fn read_small(&self, relative: &str) -> Result<Option<Vec<u8>>, SinkError> {
+        let store = Arc::clone(&self.inner.store);
+        let key = self.key(relative);
+        let result = self.inner.runtime.block_on(async move {
+            let got = store.get(&key).await?;
+            got.bytes().await
+        });
+        match result {
+            Ok(bytes) => Ok(Some(bytes.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(SinkError::Read {
+                path: self.display_path(relative),
+                source,
+            }),
+        }
+    }
+
+    /// Every object under the folder `relative`, as (path relative to this sink's root,
+    /// size in bytes), sorted by path. Local staging files of unfinished writes
+    /// (`name#1`) are not listed; see [`Self::remove_staging_files`].
+    pub fn list(&self, relative: &str) -> Result<Vec<(String, u64)>, SinkError> {
+        let store = Arc::clone(&self.inner.store);
+        let key = self.key(relative);
+        let prefix = self.inner.location.prefix.trim_matches('/').to_string();
+        let listed = self.inner.runtime.block_on(async move {
+            use futures_util::TryStreamExt;
+            store.list(Some(&key)).try_collect::<Vec<_>>().await
+        });
+        let listed = listed.map_err(|source| SinkError::Read {
+            path: self.display_path(relative),
+            source,
+        })?;
+        let mut found: Vec<(String, u64)> = listed
+            .into_iter()
+            .map(|meta| {
+                let key = meta.location.to_string();
+                let relative = match key.strip_prefix(&prefix) {
+                    Some(rest) if !prefix.is_empty() => rest.trim_start_matches('/').to_string(),
+                    _ => key,
+                };
+                (relative, meta.size)
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+
+    /// Deletes the object at `relative`; a missing object is not an error.
+    pub fn remove(&self, relative: &str) -> Result<(), SinkError> {
+        let store = Arc::clone(&self.inner.store);
+        let key = self.key(relative);
+        let result = self.inner.runtime.block_on(async move {
+            match store.delete(&key).await {
+                Err(object_store::Error::NotFound { .. }) => Ok(()),
+                other => other,
+            }
+        });
+        result.map_err(|source| SinkError::Put {
+            path: self.display_path(relative),
+            source,
+        })
+    }
+
+    /// Local output only: removes the staging files (`name#<digits>`) that a process killed
+    /// while writing leaves under the folder `relative`; they are never listed or reported.
+    pub fn remove_staging_files(&self, relative: &str) -> Result<(), SinkError> {
+        if self.inner.location.scheme != Scheme::Local {
+            // Object stores keep unfinished uploads out of sight (and expire them by policy).
+            return Ok(());
+        }
+        let dir = Path::new(&self.inner.path_root).join(relative);
+        let mut pending = vec![dir];
+        while let Some(dir) = pending.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(SinkError::OutputDir { path: dir, source }),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|source| SinkError::OutputDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else if is_staging_name(&entry.file_name().to_string_lossy()) {
+                    std::fs::remove_file(&path)
+                        .map_err(|source| SinkError::OutputDir { path, source })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Checks, before anything is written, that the output takes writes: stores a small
@@ -295,6 +428,7 @@ impl SegmentSink {
             upload: None,
             parts: VecDeque::new(),
             written: 0,
+            crc32c: 0,
         }
     }
 }
@@ -313,6 +447,7 @@ pub struct FileUpload {
     upload: Option<Box<dyn MultipartUpload>>,
     parts: VecDeque<JoinHandle<object_store::Result<()>>>,
     written: u64,
+    crc32c: u32,
 }
 
 impl std::fmt::Debug for FileUpload {
@@ -383,10 +518,20 @@ impl FileUpload {
     pub fn append(&mut self, data: &[u8]) -> Result<(), SinkError> {
         self.buffer.extend_from_slice(data);
         self.written += data.len() as u64;
+        self.crc32c = crc32c::crc32c_append(self.crc32c, data);
         if self.buffer.len() >= PART_SIZE {
             self.send_part()?;
         }
         Ok(())
+    }
+
+    /// How the file is reported once complete.
+    fn report(&self) -> StoredFile {
+        StoredFile {
+            bytes: self.written,
+            crc32c: format!("{:08x}", self.crc32c),
+            ..self.reported.clone()
+        }
     }
 
     /// Completes the file and returns how it is reported.
@@ -399,7 +544,7 @@ impl FileUpload {
             runtime
                 .block_on(store.put(&self.location, payload))
                 .map_err(|e| self.put_error(e))?;
-            return Ok(self.reported.clone());
+            return Ok(self.report());
         }
         if !self.buffer.is_empty() {
             self.send_part()?;
@@ -413,7 +558,7 @@ impl FileUpload {
             let _ = runtime.block_on(upload.abort());
             return Err(self.put_error(e));
         }
-        Ok(self.reported.clone())
+        Ok(self.report())
     }
 }
 
@@ -478,6 +623,10 @@ mod tests {
             StoredFile {
                 path: "exports/run/u/1.parquet".into(),
                 url: "s3://bucket/exports/run/u/1.parquet".into(),
+                bytes: 3,
+                // CRC-32C of "abc" (RFC 3720 test vectors give the algorithm; this value is
+                // Python's google-crc32c).
+                crc32c: "364b3fb7".into(),
             }
         );
         let rt = tokio::runtime::Builder::new_current_thread()

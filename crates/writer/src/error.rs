@@ -55,6 +55,18 @@ pub enum WriteError {
         /// The storage error.
         source: SinkError,
     },
+    /// The run's manifest could not be written; the segments it would list are stored, but a
+    /// resumed run will write them again.
+    #[error("cannot update the run's manifest: {0}")]
+    Manifest(SinkError),
+    /// An earlier run cannot be resumed.
+    #[error("cannot resume {data_path}: {reason}")]
+    Resume {
+        /// The run's folder.
+        data_path: String,
+        /// Why.
+        reason: String,
+    },
     /// The writer could not open its output.
     #[error(transparent)]
     Output(#[from] SinkError),

@@ -13,17 +13,21 @@
 //!   name only when the segment is closed.
 //!
 //! [`BulkWriter::batch_files`] lists the stored segments in the grouping a Milvus import
-//! request takes; [`BulkWriter::import_options`] gives the request's CSV options.
+//! request takes; [`BulkWriter::import_options`] gives the request's CSV options. With
+//! [`BulkWriter::keep_manifest`], `<uuid>/manifest.json` lists the complete segments with
+//! their checksums at every moment, and [`BulkWriter::resume`] continues a killed run.
 //!
 //! Module map: `column` (typed buffers), `segment` (rows → columns, atomically), `batch`
 //! (Arrow → columns or rows), `encode` (columns → files, streamed into the sink), `npy` (NPY header), `row` (rules
 //! every file type shares: `$meta`, struct presence), `rowtext` (rows → JSON/JSONL/CSV text),
-//! `pyjson` (Python's `json.dumps` and float spelling), `writer` (the public writer).
+//! `pyjson` (Python's `json.dumps` and float spelling), `manifest` (the run's manifest, for
+//! checking and resuming), `writer` (the public writer).
 
 mod batch;
 mod column;
 mod encode;
 mod error;
+pub mod manifest;
 pub mod npy;
 mod options;
 pub mod pyjson;
@@ -34,5 +38,6 @@ mod writer;
 
 pub use batch::arrow_row_to_json;
 pub use error::{Result, WriteError};
+pub use manifest::{RunManifest, SegmentRecord};
 pub use options::{CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};
 pub use writer::{BulkWriter, LocalBulkWriter, RemoteBulkWriter};

@@ -1,6 +1,6 @@
 //! The bulk writer: rows in, segments out, `batch_files` for the import request.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::encode::store_segment;
 use crate::error::{Result, WriteError};
+use crate::manifest::{MANIFEST_NAME, RunManifest, SegmentRecord};
 use crate::options::{FileType, WriterOptions};
 use crate::row::FieldError;
 use crate::rowtext::RowFile;
@@ -48,13 +49,19 @@ pub struct BulkWriter {
     /// Incremented by every flush, even of an empty buffer, as pymilvus numbers segments.
     flush_count: u64,
     /// Stored segments, in order.
-    stored: Vec<Vec<StoredFile>>,
-    /// `stored` as reported paths.
+    segments: Vec<SegmentRecord>,
+    /// `segments` as reported paths.
     batch_files: Vec<Vec<String>>,
+    /// Segments handed to the storing thread and not yet stored (their files still empty).
+    closing: VecDeque<SegmentRecord>,
+    /// With [`BulkWriter::keep_manifest`]: the caller's context, written into every manifest.
+    manifest: Option<Value>,
     /// The thread that encodes and stores closed segments while the next one fills.
     storer: Option<Storer>,
     rows_seen: u64,
     rows_written: u64,
+    /// Rows given and refused (validation errors, and rows the caller could not read).
+    rows_rejected: u64,
     dropped_keys: BTreeSet<String>,
 }
 
@@ -111,13 +118,194 @@ impl BulkWriter {
             sink,
             uuid: uuid::Uuid::new_v4().to_string(),
             flush_count: 0,
-            stored: Vec::new(),
+            segments: Vec::new(),
             batch_files: Vec::new(),
+            closing: VecDeque::new(),
+            manifest: None,
             storer: None,
             rows_seen: 0,
             rows_written: 0,
+            rows_rejected: 0,
             dropped_keys: BTreeSet::new(),
         })
+    }
+
+    /// Reopens the run `<output>/<uuid>` that a killed or interrupted process left, to write
+    /// the rest of its input. The run's manifest must exist, be unfinished, and have been
+    /// written with the same file type, chunk size and CSV options. Every file it lists must
+    /// still be there with its size; files of segments that were being written when the
+    /// process stopped (not listed) are removed. The writer continues after the last listed
+    /// segment, its counts carried over: the caller skips the first
+    /// [`RunManifest::input_rows`] input rows and appends the rest. The manifest is kept up to
+    /// date as with [`Self::keep_manifest`], with the context it had.
+    pub fn resume(
+        schema: CollectionSchema,
+        output: &str,
+        storage_options: &[(String, String)],
+        options: WriterOptions,
+        uuid: &str,
+    ) -> Result<(BulkWriter, RunManifest)> {
+        let sink = SegmentSink::open(output, storage_options)?;
+        let mut writer = BulkWriter::with_sink(schema, sink, options)?;
+        writer.uuid = uuid.to_string();
+        let refuse = |writer: &BulkWriter, reason: String| WriteError::Resume {
+            data_path: writer.data_url(),
+            reason,
+        };
+        let bytes = writer
+            .sink
+            .read_small(&format!("{uuid}/{MANIFEST_NAME}"))?
+            .ok_or_else(|| {
+                refuse(
+                    &writer,
+                    format!("there is no {MANIFEST_NAME}: it is not the folder of a bulkwriter convert run"),
+                )
+            })?;
+        let manifest = RunManifest::from_json(&bytes)
+            .map_err(|e| refuse(&writer, format!("{MANIFEST_NAME}: {e}")))?;
+        if manifest.finished {
+            return Err(refuse(
+                &writer,
+                format!(
+                    "the run already finished ({} rows in {} segments): there is nothing to resume",
+                    manifest.rows,
+                    manifest.stored_segments.len()
+                ),
+            ));
+        }
+        let options = &writer.options;
+        if manifest.format != options.file_type.name()
+            || manifest.chunk_size != options.chunk_size
+            || manifest.import_options != options.import_options()
+        {
+            return Err(refuse(
+                &writer,
+                format!(
+                    "the run wrote {} files cut at {} bytes{}; resume with the same --format, --chunk-size and CSV options (given: {} at {} bytes)",
+                    manifest.format,
+                    manifest.chunk_size,
+                    describe_options(&manifest.import_options),
+                    options.file_type.name(),
+                    options.chunk_size,
+                ),
+            ));
+        }
+        writer.check_stored_files(&manifest)?;
+        writer
+            .sink
+            .check_writable(&format!("{uuid}/.bulkwriter-write-check"))?;
+        writer.flush_count = manifest.stored_segments.last().map_or(0, |s| s.segment);
+        writer.rows_written = manifest.rows;
+        writer.rows_seen = manifest.input_rows;
+        writer.rows_rejected = manifest.rejected;
+        writer.batch_files = manifest.batch_files.clone();
+        writer.segments = manifest.stored_segments.clone();
+        writer.manifest = Some(manifest.context.clone());
+        Ok((writer, manifest))
+    }
+
+    /// Checks that every file the manifest lists is present with its size, and removes
+    /// everything else under the run's folder (files of the segment that was being written,
+    /// staging files, the write-check probe).
+    fn check_stored_files(&self, manifest: &RunManifest) -> Result<()> {
+        let refuse = |reason: String| WriteError::Resume {
+            data_path: self.data_url(),
+            reason,
+        };
+        let folder_path = self.data_path();
+        let present: HashMap<String, u64> = self.sink.list(&self.uuid)?.into_iter().collect();
+        let mut listed = BTreeSet::new();
+        for segment in &manifest.stored_segments {
+            for file in &segment.files {
+                let relative = file
+                    .path
+                    .strip_prefix(&folder_path)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .map(|rest| format!("{}/{rest}", self.uuid))
+                    .ok_or_else(|| {
+                        refuse(format!(
+                            "the manifest lists {}, which is not under {folder_path} (was the folder moved?)",
+                            file.path
+                        ))
+                    })?;
+                match present.get(&relative) {
+                    Some(&bytes) if bytes == file.bytes => {}
+                    Some(&bytes) => {
+                        return Err(refuse(format!(
+                            "segment {}: {} has {bytes} bytes, but the manifest says {}: the output was changed after the run",
+                            segment.segment, file.path, file.bytes
+                        )));
+                    }
+                    None => {
+                        return Err(refuse(format!(
+                            "segment {}: {} is missing: the output was changed after the run",
+                            segment.segment, file.path
+                        )));
+                    }
+                }
+                listed.insert(relative);
+            }
+        }
+        let manifest_key = format!("{}/{MANIFEST_NAME}", self.uuid);
+        for relative in present.keys() {
+            if !listed.contains(relative) && *relative != manifest_key {
+                self.sink.remove(relative)?;
+            }
+        }
+        self.sink.remove_staging_files(&self.uuid)?;
+        Ok(())
+    }
+
+    /// Keeps `<uuid>/manifest.json` (see [`crate::manifest`]) from now on: written now, and
+    /// again each time a segment is stored, listing exactly the complete segments with their
+    /// rows, file sizes, checksums and input positions. `context` is stored in it as is (the
+    /// command line tool records its inputs and schema there, to check a resumed run).
+    pub fn keep_manifest(&mut self, context: Value) -> Result<()> {
+        self.manifest = Some(context);
+        self.write_manifest(false)
+    }
+
+    /// Commits the last segment and, with [`Self::keep_manifest`], marks the manifest
+    /// finished: the run is complete and cannot be resumed.
+    pub fn close(&mut self) -> Result<()> {
+        self.commit()?;
+        self.write_manifest(true)
+    }
+
+    /// Counts an input row that the caller could not read, so never appended: it takes a row
+    /// number and counts as rejected, so that the input positions in the manifest count every
+    /// input row.
+    pub fn count_unreadable_row(&mut self) {
+        self.rows_seen += 1;
+        self.rows_rejected += 1;
+    }
+
+    /// The stored segments with their rows, files, sizes and checksums.
+    pub fn stored_segments(&self) -> &[SegmentRecord] {
+        &self.segments
+    }
+
+    fn write_manifest(&self, finished: bool) -> Result<()> {
+        let Some(context) = &self.manifest else {
+            return Ok(());
+        };
+        if self.options.dry_run {
+            return Ok(());
+        }
+        let manifest = RunManifest::new(
+            &self.options,
+            self.data_path(),
+            self.data_url(),
+            &self.segments,
+            context.clone(),
+            finished,
+        );
+        self.sink
+            .put_small(
+                &format!("{}/{MANIFEST_NAME}", self.uuid),
+                manifest.to_json(),
+            )
+            .map_err(WriteError::Manifest)
     }
 
     /// The writer's uuid, the folder every segment goes into.
@@ -147,9 +335,9 @@ impl BulkWriter {
     /// [`Self::batch_files`] as full URLs (`s3://bucket/key`), which Zilliz Cloud's
     /// `objectUrls` take.
     pub fn batch_urls(&self) -> Vec<Vec<String>> {
-        self.stored
+        self.segments
             .iter()
-            .map(|group| group.iter().map(|f| f.url.clone()).collect())
+            .map(|segment| segment.files.iter().map(|f| f.url.clone()).collect())
             .collect()
     }
 
@@ -200,6 +388,19 @@ impl BulkWriter {
     /// Validates and appends one row (a JSON object). A row that fails validation is not
     /// written and the error names its position (counting from 1) and field.
     pub fn append_row(&mut self, row: &Value) -> Result<()> {
+        let result = self.append_one_row(row);
+        self.count_rejection(&result);
+        result
+    }
+
+    /// Counts a row refused by validation.
+    fn count_rejection(&mut self, result: &Result<()>) {
+        if let Err(WriteError::Row { .. }) = result {
+            self.rows_rejected += 1;
+        }
+    }
+
+    fn append_one_row(&mut self, row: &Value) -> Result<()> {
         self.rows_seen += 1;
         let row_error = |row: u64, e: FieldError| WriteError::Row {
             row,
@@ -245,6 +446,12 @@ impl BulkWriter {
     /// kept (they may already be in a stored segment) and the rows from it on are not, so a
     /// caller can skip the bad row and append the rest.
     pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        let result = self.append_batch_columns(batch);
+        self.count_rejection(&result);
+        result
+    }
+
+    fn append_batch_columns(&mut self, batch: &RecordBatch) -> Result<()> {
         if let Segment::Rows(_) = self.segment {
             return self.append_batch_rows(batch);
         }
@@ -317,7 +524,7 @@ impl BulkWriter {
                     return Err(batch_error(before, e));
                 }
             };
-            self.append_row(&object)?;
+            self.append_one_row(&object)?;
         }
         Ok(())
     }
@@ -354,6 +561,13 @@ impl BulkWriter {
         if self.options.dry_run {
             return Ok(());
         }
+        let mut record = SegmentRecord {
+            segment,
+            rows: rows as u64,
+            input_rows: self.rows_seen,
+            rejected: self.rows_rejected,
+            files: Vec::new(),
+        };
         match closed {
             Segment::Columns(buffer) => {
                 let storer = match &mut self.storer {
@@ -363,12 +577,13 @@ impl BulkWriter {
                         .insert(Storer::start(self.sink.clone(), self.uuid.clone())?),
                 };
                 storer.submit(segment, buffer)?;
+                self.closing.push_back(record);
             }
             Segment::Rows(mut file) => {
                 // Row files upload their parts as they are written; completing the file is
                 // all that is left (and a row writer never has segments in flight).
-                let stored = file.finish().map_err(sink_error)?;
-                self.add_stored(stored.into_iter().collect());
+                record.files = file.finish().map_err(sink_error)?.into_iter().collect();
+                self.add_stored(record)?;
             }
         }
         Ok(())
@@ -383,15 +598,22 @@ impl BulkWriter {
         let mut stored = Vec::new();
         let result = storer.collect(keep, &mut stored);
         for files in stored {
-            self.add_stored(files);
+            let mut record = self
+                .closing
+                .pop_front()
+                .expect("each stored segment was recorded when it was closed");
+            record.files = files;
+            self.add_stored(record)?;
         }
         result
     }
 
-    fn add_stored(&mut self, stored: Vec<StoredFile>) {
+    /// Lists a stored segment (and rewrites the manifest, if kept).
+    fn add_stored(&mut self, record: SegmentRecord) -> Result<()> {
         self.batch_files
-            .push(stored.iter().map(|f| f.path.clone()).collect());
-        self.stored.push(stored);
+            .push(record.files.iter().map(|f| f.path.clone()).collect());
+        self.segments.push(record);
+        self.write_manifest(false)
     }
 }
 
@@ -485,6 +707,14 @@ impl Drop for Storer {
             let _ = thread.join();
         }
     }
+}
+
+/// CSV options for a message: ` with sep ";"`.
+fn describe_options(options: &std::collections::BTreeMap<String, String>) -> String {
+    options
+        .iter()
+        .map(|(k, v)| format!(" with {k} {v:?}"))
+        .collect()
 }
 
 fn new_segment(schema: &Arc<CollectionSchema>, options: &WriterOptions) -> Segment {
