@@ -509,6 +509,8 @@ impl Pipeline {
                 id_start: config.id_start,
                 batch_rows: BATCH_ROWS,
                 consumed: Arc::clone(&consumed),
+                max_row_bytes: input::MAX_ROW_BYTES,
+                row_start: Arc::new(AtomicU64::new(0)),
             };
             let mut visit = |chunk: Chunk| -> Result<()> {
                 if interrupt::requested() {
@@ -525,7 +527,18 @@ impl Pipeline {
                     .progress(bytes, rows, self.counts.rejected, segment);
                 Ok(())
             };
-            input::read(file, &options, &mut visit).with_context(|| file.name.clone())?;
+            input::read(file, &options, &mut visit).map_err(|e| {
+                // Storage errors are not the input's: they are reported without its name.
+                let storing = matches!(
+                    e.downcast_ref::<WriteError>(),
+                    Some(WriteError::Sink { .. } | WriteError::Manifest(_))
+                );
+                if storing {
+                    e
+                } else {
+                    e.context(file.name.clone())
+                }
+            })?;
             self.bytes_done += file.size.unwrap_or(0);
         }
         if self.skip > 0 {

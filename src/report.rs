@@ -134,11 +134,26 @@ impl Reporter {
 
 /// Prints a fatal error the way the run's messages are printed.
 pub fn print_error(format: LogFormat, error: &anyhow::Error) {
+    let message = describe(error);
     match format {
-        LogFormat::Json => eprintln!(
-            "{}",
-            json!({"level": "error", "message": format!("{error:#}")})
-        ),
-        LogFormat::Text => eprintln!("error: {error:#}"),
+        LogFormat::Json => eprintln!("{}", json!({"level": "error", "message": message})),
+        LogFormat::Text => eprintln!("error: {message}"),
     }
+}
+
+/// An error and its causes on one line, `outer: inner: ...`. Our error types already spell
+/// out their source in their own message, so a cause whose text is already there is skipped.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }

@@ -221,6 +221,8 @@ fn infer(path: &str, format: Option<InputFormatArg>, sample_rows: usize) -> Resu
         id_start: 0,
         batch_rows: sample_rows.clamp(1, 4096),
         consumed: Arc::new(AtomicU64::new(0)),
+        max_row_bytes: input::MAX_ROW_BYTES,
+        row_start: Arc::new(AtomicU64::new(0)),
     };
     let mut sample = Sample {
         csv: file.format == InputFormat::Csv,

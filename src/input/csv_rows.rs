@@ -134,6 +134,7 @@ pub fn read(
     let mut record = csv::StringRecord::new();
     let mut rows = 0;
     loop {
+        options.start_row();
         let read = csv.read_record(&mut record);
         let line = line_of(record.position());
         match read {

@@ -267,25 +267,53 @@ pub struct ReadOptions<'a> {
     pub batch_rows: usize,
     /// Bytes of the current input consumed so far (read, or estimated for columnar files).
     pub consumed: Arc<AtomicU64>,
+    /// The longest row a text input (JSONL, JSON, CSV) may hold, in bytes: a longer one stops
+    /// the read before it is held in memory. [`MAX_ROW_BYTES`] unless a test says otherwise.
+    pub max_row_bytes: u64,
+    /// `consumed` where the current row of a text input started.
+    pub row_start: Arc<AtomicU64>,
 }
 
+/// The longest row a text input may hold. No Milvus row comes near it (VARCHAR and JSON
+/// values are at most 64 KiB by default, vectors at most 32,768 dimensions); the limit keeps
+/// a broken or hostile file (a 1 GB string, a file without line breaks) from being read into
+/// memory whole.
+pub const MAX_ROW_BYTES: u64 = 64 << 20;
+
 impl ReadOptions<'_> {
+    /// Marks the start of the next row of a text input (see [`ReadOptions::max_row_bytes`]).
+    pub fn start_row(&self) {
+        self.row_start
+            .store(self.consumed.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// The field name an input column maps to.
     pub fn mapped<'n>(&'n self, name: &'n str) -> &'n str {
         self.mapping.get(name).map_or(name, String::as_str)
     }
 }
 
-/// Counts the bytes read through it into a shared counter.
+/// Counts the bytes read through it into a shared counter, and fails once more than
+/// `max_row_bytes` were read since the current row started.
 struct Counting<R> {
     inner: R,
     consumed: Arc<AtomicU64>,
+    row_start: Arc<AtomicU64>,
+    max_row_bytes: u64,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        let consumed = self.consumed.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        // Readers buffer ahead of the row they parse, so allow one buffer more.
+        let slack = 2 << 20;
+        if consumed - self.row_start.load(Ordering::Relaxed) > self.max_row_bytes + slack {
+            return Err(std::io::Error::other(format!(
+                "a row is longer than {} MiB; no Milvus row is that large (is the file in the format its name says?)",
+                self.max_row_bytes >> 20
+            )));
+        }
         Ok(n)
     }
 }
@@ -297,6 +325,7 @@ pub fn read(
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
     options.consumed.store(0, Ordering::Relaxed);
+    options.row_start.store(0, Ordering::Relaxed);
     let open = || -> Result<Box<dyn Read + Send>> {
         let inner: Box<dyn Read + Send> = match &input.path {
             Some(path) => Box::new(
@@ -307,6 +336,8 @@ pub fn read(
         Ok(Box::new(Counting {
             inner,
             consumed: Arc::clone(&options.consumed),
+            row_start: Arc::clone(&options.row_start),
+            max_row_bytes: options.max_row_bytes,
         }))
     };
     let path = || {
@@ -366,6 +397,7 @@ fn read_jsonl(
         scope.spawn(move || {
             let mut lines = reader.lines();
             let (mut line_no, mut rows) = (0u64, 0u64);
+            let mut failure = None;
             loop {
                 let mut block = Vec::with_capacity(JSONL_BLOCK);
                 for line in lines.by_ref() {
@@ -373,10 +405,12 @@ fn read_jsonl(
                     let line = match line {
                         Ok(line) => line,
                         Err(e) => {
-                            let _ = blocks.send(Err(anyhow!("line {line_no}: {e}")));
-                            return;
+                            // The rows before the unreadable line go first.
+                            failure = Some(anyhow!("line {line_no}: {e}"));
+                            break;
                         }
                     };
+                    options.start_row();
                     if line.trim().is_empty() {
                         continue;
                     }
@@ -391,6 +425,9 @@ fn read_jsonl(
                     }
                 }
                 if block.is_empty() {
+                    if let Some(e) = failure.take() {
+                        let _ = blocks.send(Err(e));
+                    }
                     return;
                 }
                 let chunks = block
@@ -414,6 +451,10 @@ fn read_jsonl(
                 if blocks.send(Ok(chunks)).is_err() {
                     return;
                 }
+                if let Some(e) = failure.take() {
+                    let _ = blocks.send(Err(e));
+                    return;
+                }
             }
         });
         for block in parsed {
@@ -431,6 +472,7 @@ fn read_json_list(
     visit: &mut dyn FnMut(Chunk) -> Result<()>,
 ) -> Result<()> {
     let result = json::read_json(reader, |value, position| {
+        options.start_row();
         visit(Chunk::Row(SourceRow {
             value: rename_keys(value, options.mapping),
             position,
@@ -542,17 +584,34 @@ mod hostile {
         Duration::from_secs_f64(seconds)
     }
 
+    /// medium_articles with 4-dimensional vectors, so that mutated rows get past the
+    /// dimension check and exercise the rest of validation.
     fn schema() -> CollectionSchema {
         let text = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/medium_articles.json"),
         )
         .unwrap();
-        CollectionSchema::from_json_str(&text).unwrap()
+        let mut json: Value = serde_json::from_str(&text).unwrap();
+        for field in json["fields"].as_array_mut().unwrap() {
+            if field["name"] == "vector" {
+                field["params"]["dim"] = Value::from(4);
+            }
+        }
+        CollectionSchema::from_json_value(&json).unwrap()
     }
 
-    /// Feeds mutations of `seed` as `format` until the budget is spent; returns the count.
+    /// Feeds mutations of `seed` as `format` until the budget is spent, every row read going
+    /// through validation (a dry-run writer); returns the count. Every error must say what is
+    /// wrong.
     fn run(format: InputFormat, extension: &str, seed: &[u8], numpy_dir: bool) -> u64 {
         let schema = schema();
+        let mut writer = bulkwriter_writer::BulkWriter::with_sink(
+            schema.clone(),
+            bulkwriter_sink::SegmentSink::in_memory().unwrap(),
+            bulkwriter_writer::WriterOptions::new(bulkwriter_writer::FileType::Parquet)
+                .with_dry_run(true),
+        )
+        .unwrap();
         let mapping = HashMap::new();
         let options = ReadOptions {
             schema: &schema,
@@ -563,11 +622,15 @@ mod hostile {
             id_start: 0,
             batch_rows: 64,
             consumed: Arc::new(AtomicU64::new(0)),
+            max_row_bytes: 1 << 20,
+            row_start: Arc::new(AtomicU64::new(0)),
         };
         let dir = tempfile::tempdir().unwrap();
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed.len() as u64);
         let start = Instant::now();
         let mut runs = 0;
+        // Chunks that passed validation and that were refused.
+        let mut valid = (0u64, 0u64);
         while start.elapsed() < budget() {
             let data = mutate(&mut rng, seed);
             let path = if numpy_dir {
@@ -587,14 +650,34 @@ mod hostile {
                 format,
                 tsv: false,
             };
-            let mut rows = 0u64;
-            let _ = read(&input, &options, &mut |_| {
-                rows += 1;
+            let result = read(&input, &options, &mut |chunk| {
+                let appended = match chunk {
+                    Chunk::Row(row) => writer.append_row(&row.value),
+                    Chunk::Batch { batch, .. } => writer.append_batch(&batch),
+                    Chunk::BadRow { reason, .. } => {
+                        assert!(!reason.is_empty());
+                        Ok(())
+                    }
+                };
+                if let Err(e) = appended {
+                    assert!(e.to_string().len() > 10, "{e}");
+                    valid.1 += 1;
+                } else {
+                    valid.0 += 1;
+                }
                 Ok(())
             });
+            if let Err(e) = result {
+                assert!(format!("{e:#}").len() > 10, "{e:#}");
+            }
             runs += 1;
         }
-        eprintln!("hostile {format:?}: {runs} inputs in {:?}", start.elapsed());
+        eprintln!(
+            "hostile {format:?}: {runs} inputs in {:?}; {} chunks valid, {} refused by validation",
+            start.elapsed(),
+            valid.0,
+            valid.1
+        );
         runs
     }
 
@@ -627,7 +710,7 @@ mod hostile {
     #[test]
     fn csv_reader_survives_hostile_input() {
         let csv = "id,title,vector,link,reading_time,publication,claps,responses\n\
-                   1,\"a, \"\"b\"\"\",\"[0.5, 1.5]\",l,3,p,4,5\n2,t,[1],l,1,p,1,1\n";
+                   1,\"a, \"\"b\"\"\",\"[0.5, 1.5, 2, 3]\",l,3,p,4,5\n2,t,\"[1,2,3,4]\",l,1,p,1,1\n";
         assert!(run(InputFormat::Csv, "csv", csv.as_bytes(), false) > 10);
     }
 
@@ -644,6 +727,61 @@ mod hostile {
             fvecs.extend(std::iter::repeat_n(0u8, 16));
         }
         assert!(run(InputFormat::Fvecs, "fvecs", &fvecs, false) > 10);
+    }
+
+    #[test]
+    fn a_huge_row_is_refused_before_it_is_read_whole() {
+        let schema = schema();
+        let mapping = HashMap::new();
+        let options = ReadOptions {
+            schema: &schema,
+            mapping: &mapping,
+            csv_separator: None,
+            csv_null: "",
+            vector_field: None,
+            id_start: 0,
+            batch_rows: 64,
+            consumed: Arc::new(AtomicU64::new(0)),
+            max_row_bytes: 1 << 20,
+            row_start: Arc::new(AtomicU64::new(0)),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let huge = "x".repeat(5 << 20);
+        let small = r#"{"id": 1, "title": "t"}"#;
+        let cases = [
+            (
+                InputFormat::Jsonl,
+                format!("{small}\n{{\"id\": 2, \"title\": \"{huge}\"}}\n"),
+            ),
+            (
+                InputFormat::Json,
+                format!("[{small}, {{\"id\": 2, \"title\": \"{huge}\"}}]"),
+            ),
+            (InputFormat::Csv, format!("id,title\n1,t\n2,{huge}\n")),
+        ];
+        for (format, text) in cases {
+            let path = dir.path().join("input");
+            std::fs::write(&path, &text).unwrap();
+            let input = InputFile {
+                name: "input".into(),
+                size: Some(text.len() as u64),
+                path: Some(path),
+                format,
+                tsv: false,
+            };
+            let mut rows = 0;
+            let error = read(&input, &options, &mut |_| {
+                rows += 1;
+                Ok(())
+            })
+            .unwrap_err();
+            let message = format!("{error:#}");
+            assert!(
+                message.contains("a row is longer than 1 MiB; no Milvus row is that large (is the file in the format its name says?)"),
+                "{format:?}: {message}"
+            );
+            assert_eq!(rows, 1, "{format:?}: the row before is read");
+        }
     }
 
     #[test]

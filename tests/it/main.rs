@@ -6,6 +6,7 @@ mod batch;
 mod cli;
 mod common;
 mod crash;
+mod faults;
 mod float_repr;
 mod golden_numpy;
 mod golden_parquet;

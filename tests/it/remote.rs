@@ -370,13 +370,13 @@ fn storage_options_are_checked_and_secrets_never_shown() {
 }
 
 /// `tests/python/flaky_proxy.py` in front of moto, stopped when dropped.
-struct FlakyProxy {
+pub(crate) struct FlakyProxy {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl FlakyProxy {
-    fn start(mode: &str, limit: u32) -> FlakyProxy {
+    pub(crate) fn start(mode: &str, limit: u32) -> FlakyProxy {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/flaky_proxy.py");
         let mut child = python()
             .arg(script)

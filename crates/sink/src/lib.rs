@@ -74,7 +74,7 @@ pub enum SinkError {
         reason: String,
     },
     /// Reading or listing what an earlier run stored failed.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {}", describe_store_error(.source))]
     Read {
         /// The file or folder as it would be reported.
         path: String,
@@ -82,7 +82,7 @@ pub enum SinkError {
         source: object_store::Error,
     },
     /// Writing one file failed (after object_store's retries).
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {}", describe_store_error(.source))]
     Put {
         /// The file's path as it would be reported.
         path: String,
@@ -146,6 +146,52 @@ impl std::fmt::Debug for SegmentSink {
         f.debug_struct("SegmentSink")
             .field("root", &self.inner.url_root)
             .finish()
+    }
+}
+
+/// A store error on one line. A refusal of the credentials says so in words; a server's XML
+/// error body is cut down to its code and message. (object_store already hides request URLs,
+/// which can carry a SAS token.)
+pub fn describe_store_error(error: &object_store::Error) -> String {
+    let text = error.to_string();
+    let (before, server) = match text.find("<?xml") {
+        Some(at) => (
+            text[..at].trim_end().trim_end_matches(':').to_string(),
+            server_error(&text[at..]),
+        ),
+        None => (text.clone(), None),
+    };
+    let server = server.map(|s| format!(" ({s})")).unwrap_or_default();
+    match error {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => format!(
+            "the credentials were refused{server}: check that they have not expired and that they may write here"
+        ),
+        _ => format!(
+            "{}{server}",
+            before.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
+    }
+}
+
+/// `Code: first line of Message` from an S3 or Azure XML error body.
+fn server_error(xml: &str) -> Option<String> {
+    let field = |tag: &str| {
+        let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+        let end = xml[start..].find(&format!("</{tag}>"))? + start;
+        Some(
+            xml[start..end]
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_string(),
+        )
+    };
+    match (field("Code"), field("Message")) {
+        (Some(code), Some(message)) => Some(format!("{code}: {message}")),
+        (Some(code), None) => Some(code),
+        (None, message) => message,
     }
 }
 
@@ -402,13 +448,7 @@ impl SegmentSink {
                 object_store::Error::NotFound { .. } => {
                     format!("the {what} '{}' does not exist", self.inner.location.bucket)
                 }
-                object_store::Error::PermissionDenied { .. }
-                | object_store::Error::Unauthenticated { .. } => {
-                    format!(
-                        "access denied (check the credentials and the {what}'s permissions): {e}"
-                    )
-                }
-                _ => e.to_string(),
+                _ => describe_store_error(&e),
             };
             SinkError::NotWritable {
                 output: self.inner.url_root.clone(),
