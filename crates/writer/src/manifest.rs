@@ -63,6 +63,8 @@ pub struct RunManifest {
     pub rejected: u64,
     /// The import request's `files` groups of the listed segments.
     pub batch_files: Vec<Vec<String>>,
+    /// The same files as full URLs (Zilliz Cloud's `objectUrls`).
+    pub batch_urls: Vec<Vec<String>>,
     /// The complete segments, in order.
     pub stored_segments: Vec<SegmentRecord>,
     /// What the caller recorded about the run (the command line tool: its inputs and schema).
@@ -96,6 +98,10 @@ impl RunManifest {
             batch_files: segments
                 .iter()
                 .map(|s| s.files.iter().map(|f| f.path.clone()).collect())
+                .collect(),
+            batch_urls: segments
+                .iter()
+                .map(|s| s.files.iter().map(|f| f.url.clone()).collect())
                 .collect(),
             stored_segments: segments.to_vec(),
             context,

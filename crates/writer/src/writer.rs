@@ -198,7 +198,11 @@ impl BulkWriter {
         writer.rows_written = manifest.rows;
         writer.rows_seen = manifest.input_rows;
         writer.rows_rejected = manifest.rejected;
-        writer.batch_files = manifest.batch_files.clone();
+        writer.batch_files = manifest
+            .stored_segments
+            .iter()
+            .map(|s| s.files.iter().map(|f| f.path.clone()).collect())
+            .collect();
         writer.segments = manifest.stored_segments.clone();
         writer.manifest = Some(manifest.context.clone());
         Ok((writer, manifest))
