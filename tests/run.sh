@@ -8,7 +8,8 @@
 # (moto for S3 and the GCS stand-in, Azurite for Azure; see tests/emulators.sh), read back
 # with boto3 and the Azure SDK. Then the acceptance suite imports our files into a real Milvus
 # 2.3.5 and reads every row back (tests/acceptance/run.sh; skip it with
-# BULKWRITER_SKIP_ACCEPTANCE=1). Extra arguments go to `cargo test`.
+# BULKWRITER_SKIP_ACCEPTANCE=1), and the fuzz targets run briefly (fuzz/run.sh;
+# BULKWRITER_FUZZ_SECONDS, 0 skips them). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,16 @@ if [ "${BULKWRITER_SKIP_ACCEPTANCE:-0}" != 1 ]; then
   acceptance=${PIPESTATUS[0]}
   set -e
   if [ "$acceptance" != 0 ] && [ "$status" = 0 ]; then status=$acceptance; fi
+fi
+# The fuzz targets (fuzz/run.sh), a few seconds each: a panic, hang or runaway allocation
+# fails the run.
+fuzz_seconds="${BULKWRITER_FUZZ_SECONDS:-8}"
+if [ "$fuzz_seconds" != 0 ]; then
+  set +e
+  bash fuzz/run.sh --seconds "$fuzz_seconds" 2>&1 | tee -a "$log"
+  fuzz=${PIPESTATUS[0]}
+  set -e
+  if [ "$fuzz" != 0 ] && [ "$status" = 0 ]; then status=$fuzz; fi
 fi
 passed=$(grep -Eo '[0-9]+ passed' "$log" | awk '{s += $1} END {print s + 0}')
 failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s += $1} END {print s + 0}')

@@ -504,234 +504,23 @@ fn map_batch(batch: RecordBatch, options: &ReadOptions<'_>) -> Result<RecordBatc
     .map_err(|e| anyhow!("--map: {e}"))
 }
 
-/// Hostile input: every reader (and the schema loader) is fed mutations of valid files —
-/// flipped bytes, cut and repeated spans, huge numbers — for a time budget
-/// (`BULKWRITER_FUZZ_SECONDS` per target, 2 s by default; `.ci/run` gives more). Any panic
-/// fails the test; errors are the expected outcome.
+// Hostile input is fuzzed by the libFuzzer targets in fuzz/ (fuzz/run.sh), which compile this
+// module.
 #[cfg(test)]
-mod hostile {
+mod tests {
     use std::collections::HashMap;
-    use std::time::{Duration, Instant};
 
     use super::*;
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n.max(1) as u64) as usize
-        }
-    }
-
-    fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
-        let mut data = seed.to_vec();
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(data.len() + 1);
-            match rng.below(6) {
-                0 if !data.is_empty() => {
-                    let i = rng.below(data.len());
-                    data[i] = rng.next() as u8;
-                }
-                1 => {
-                    let end = (at + rng.below(64)).min(data.len());
-                    data.drain(at..end);
-                }
-                2 => {
-                    let end = (at + rng.below(64)).min(data.len());
-                    let span = data[at..end].to_vec();
-                    for _ in 0..rng.below(8) {
-                        data.splice(at..at, span.iter().copied());
-                    }
-                }
-                3 => {
-                    let junk: &[&[u8]] = &[
-                        b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-                        b"1e999999",
-                        b"18446744073709551616",
-                        b"\"\\ud800\"",
-                        b"\xff\xfe\x00",
-                        b"'shape': (99999999999, 99999999999), ",
-                        b"\n\r\n,,,\"\"\"",
-                        b"{\"rows\": [",
-                    ];
-                    let piece = junk[rng.below(junk.len())];
-                    data.splice(at..at, piece.iter().copied());
-                }
-                4 => data.truncate(at),
-                _ => {
-                    if !data.is_empty() {
-                        let i = rng.below(data.len());
-                        let alphabet = b"{}[],:\"0123456789-.eE \n";
-                        data[i] = alphabet[rng.below(alphabet.len())];
-                    }
-                }
-            }
-        }
-        data
-    }
-
-    fn budget() -> Duration {
-        let seconds = std::env::var("BULKWRITER_FUZZ_SECONDS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(2.0);
-        Duration::from_secs_f64(seconds)
-    }
-
-    /// medium_articles with 4-dimensional vectors, so that mutated rows get past the
-    /// dimension check and exercise the rest of validation.
-    fn schema() -> CollectionSchema {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/medium_articles.json"),
-        )
-        .unwrap();
-        let mut json: Value = serde_json::from_str(&text).unwrap();
-        for field in json["fields"].as_array_mut().unwrap() {
-            if field["name"] == "vector" {
-                field["params"]["dim"] = Value::from(4);
-            }
-        }
-        CollectionSchema::from_json_value(&json).unwrap()
-    }
-
-    /// Feeds mutations of `seed` as `format` until the budget is spent, every row read going
-    /// through validation (a dry-run writer); returns the count. Every error must say what is
-    /// wrong.
-    fn run(format: InputFormat, extension: &str, seed: &[u8], numpy_dir: bool) -> u64 {
-        let schema = schema();
-        let mut writer = bulkwriter_writer::BulkWriter::with_sink(
-            schema.clone(),
-            bulkwriter_sink::SegmentSink::in_memory().unwrap(),
-            bulkwriter_writer::WriterOptions::new(bulkwriter_writer::FileType::Parquet)
-                .with_dry_run(true),
-        )
-        .unwrap();
-        let mapping = HashMap::new();
-        let options = ReadOptions {
-            schema: &schema,
-            mapping: &mapping,
-            csv_separator: None,
-            csv_null: "",
-            vector_field: Some("vector"),
-            id_start: 0,
-            batch_rows: 64,
-            consumed: Arc::new(AtomicU64::new(0)),
-            max_row_bytes: 1 << 20,
-            row_start: Arc::new(AtomicU64::new(0)),
-        };
-        let dir = tempfile::tempdir().unwrap();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed.len() as u64);
-        let start = Instant::now();
-        let mut runs = 0;
-        // Chunks that passed validation and that were refused.
-        let mut valid = (0u64, 0u64);
-        while start.elapsed() < budget() {
-            let data = mutate(&mut rng, seed);
-            let path = if numpy_dir {
-                let folder = dir.path().join("npdir");
-                std::fs::create_dir_all(&folder).unwrap();
-                std::fs::write(folder.join("vector.npy"), &data).unwrap();
-                folder
-            } else {
-                let file = dir.path().join(format!("input.{extension}"));
-                std::fs::write(&file, &data).unwrap();
-                file
-            };
-            let input = InputFile {
-                name: path.display().to_string(),
-                size: Some(data.len() as u64),
-                path: Some(path),
-                format,
-                tsv: false,
-            };
-            let result = read(&input, &options, &mut |chunk| {
-                let appended = match chunk {
-                    Chunk::Row(row) => writer.append_row(&row.value),
-                    Chunk::Batch { batch, .. } => writer.append_batch(&batch),
-                    Chunk::BadRow { reason, .. } => {
-                        assert!(!reason.is_empty());
-                        Ok(())
-                    }
-                };
-                if let Err(e) = appended {
-                    assert!(e.to_string().len() > 10, "{e}");
-                    valid.1 += 1;
-                } else {
-                    valid.0 += 1;
-                }
-                Ok(())
-            });
-            if let Err(e) = result {
-                assert!(format!("{e:#}").len() > 10, "{e:#}");
-            }
-            runs += 1;
-        }
-        eprintln!(
-            "hostile {format:?}: {runs} inputs in {:?}; {} chunks valid, {} refused by validation",
-            start.elapsed(),
-            valid.0,
-            valid.1
-        );
-        runs
-    }
-
-    fn fixture_rows(n: usize) -> Vec<Value> {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/medium_articles.json"),
-        )
-        .unwrap();
-        let doc: Value = serde_json::from_str(&text).unwrap();
-        doc["rows"].as_array().unwrap()[..n]
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                r["vector"] = Value::from(vec![0.5; 4]);
-                r
-            })
-            .collect()
-    }
-
-    #[test]
-    fn jsonl_and_json_readers_survive_hostile_input() {
-        let rows = fixture_rows(3);
-        let jsonl: String = rows.iter().map(|r| format!("{r}\n")).collect();
-        let json = serde_json::json!({ "rows": rows }).to_string();
-        let n = run(InputFormat::Jsonl, "jsonl", jsonl.as_bytes(), false)
-            + run(InputFormat::Json, "json", json.as_bytes(), false);
-        assert!(n > 10, "{n} runs");
-    }
-
-    #[test]
-    fn csv_reader_survives_hostile_input() {
-        let csv = "id,title,vector,link,reading_time,publication,claps,responses\n\
-                   1,\"a, \"\"b\"\"\",\"[0.5, 1.5, 2, 3]\",l,3,p,4,5\n2,t,\"[1,2,3,4]\",l,1,p,1,1\n";
-        assert!(run(InputFormat::Csv, "csv", csv.as_bytes(), false) > 10);
-    }
-
-    #[test]
-    fn npy_readers_survive_hostile_input() {
-        let mut npy = bulkwriter_writer::npy::header("<f4", &[3, 4]);
-        npy.extend(std::iter::repeat_n(0u8, 48));
-        let n = run(InputFormat::NpyMatrix, "npy", &npy, false)
-            + run(InputFormat::NumpyDir, "npy", &npy, true);
-        assert!(n > 10, "{n} runs");
-        let mut fvecs = Vec::new();
-        for _ in 0..3 {
-            fvecs.extend_from_slice(&4i32.to_le_bytes());
-            fvecs.extend(std::iter::repeat_n(0u8, 16));
-        }
-        assert!(run(InputFormat::Fvecs, "fvecs", &fvecs, false) > 10);
-    }
-
     #[test]
     fn a_huge_row_is_refused_before_it_is_read_whole() {
-        let schema = schema();
+        let schema = CollectionSchema::from_json_str(
+            &std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/medium_articles.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
         let mapping = HashMap::new();
         let options = ReadOptions {
             schema: &schema,
@@ -782,22 +571,5 @@ mod hostile {
             );
             assert_eq!(rows, 1, "{format:?}: the row before is read");
         }
-    }
-
-    #[test]
-    fn the_schema_loader_survives_hostile_input() {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/medium_articles.json"),
-        )
-        .unwrap();
-        let mut rng = Rng(7);
-        let start = Instant::now();
-        let mut runs = 0;
-        while start.elapsed() < budget() {
-            let data = mutate(&mut rng, text.as_bytes());
-            let _ = CollectionSchema::from_json_str(&String::from_utf8_lossy(&data));
-            runs += 1;
-        }
-        assert!(runs > 10);
     }
 }

@@ -32,9 +32,15 @@ pub enum Descr {
     Unicode(usize),
 }
 
+/// The widest `<U` string dtype read: a Milvus VARCHAR holds at most 65,535 bytes, so at most
+/// that many characters. The bound also keeps the element size (4 bytes a character) from
+/// overflowing.
+const MAX_UNICODE_WIDTH: usize = 65_535;
+
 impl Descr {
     fn parse(text: &str) -> Result<Descr> {
-        let (order, code) = text.split_at(1.min(text.len()));
+        // The byte-order mark is one ASCII character; a header may hold any text.
+        let (order, code) = text.split_at(text.chars().next().map_or(0, char::len_utf8));
         if order == ">" && !matches!(code, "i1" | "u1" | "b1") {
             bail!("big-endian dtype '{text}': save the array as little-endian ('<')");
         }
@@ -47,11 +53,17 @@ impl Descr {
             "u1" => Descr::U8,
             "f4" => Descr::F32,
             "f8" => Descr::F64,
-            other if other.starts_with('U') => Descr::Unicode(
-                other[1..]
+            other if other.starts_with('U') => {
+                let width: usize = other[1..]
                     .parse()
-                    .map_err(|_| anyhow!("bad string dtype '{text}'"))?,
-            ),
+                    .map_err(|_| anyhow!("bad string dtype '{text}'"))?;
+                if width > MAX_UNICODE_WIDTH {
+                    bail!(
+                        "string dtype '{text}' is wider than {MAX_UNICODE_WIDTH} characters: no Milvus VARCHAR holds that much"
+                    );
+                }
+                Descr::Unicode(width)
+            }
             other if other.starts_with('S') => {
                 bail!(
                     "byte-string dtype '{text}': save strings as unicode ('<U'), as Milvus reads them"
@@ -334,6 +346,41 @@ mod tests {
             &[0; 4],
         );
         assert!(NpyFile::open(&fortran).is_err());
+    }
+
+    /// Found by the `numpy_dir` fuzz target: a dtype starting with a multi-byte character
+    /// was split inside it, a panic.
+    #[test]
+    fn a_dtype_starting_with_a_multibyte_character_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_npy(
+            dir.path(),
+            "u.npy",
+            "{'descr': '\u{120}8', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 8],
+        );
+        let err = format!("{:#}", NpyFile::open(&path).err().unwrap());
+        assert!(
+            err.ends_with("is not a valid .npy file: dtype '\u{120}8' is not supported (bool, int8-64, uint8, float32/64 or <U)"),
+            "{err}"
+        );
+    }
+
+    /// Found by the `numpy_dir` fuzz target: the element size of a `<U` dtype overflowed.
+    #[test]
+    fn a_string_dtype_wider_than_any_varchar_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_npy(
+            dir.path(),
+            "u.npy",
+            "{'descr': '<U4611686018427387904', 'fortran_order': False, 'shape': (1,), }",
+            &[0; 8],
+        );
+        let err = format!("{:#}", NpyFile::open(&path).err().unwrap());
+        assert!(
+            err.ends_with("is not a valid .npy file: string dtype '<U4611686018427387904' is wider than 65535 characters: no Milvus VARCHAR holds that much"),
+            "{err}"
+        );
     }
 
     #[test]
