@@ -1,8 +1,11 @@
 //! Micro benchmarks of the hot spots: whole segments per file type, NPY and Parquet encoding,
-//! JSON and CSV decoding, float formatting, FP16/BF16 conversion. Run by hand:
+//! JSONL and CSV reading (the real readers), float formatting, FP16/BF16 conversion. Run by hand:
 //! `cargo bench --bench encode`; the end-to-end comparison is `benches/throughput.sh`.
 //! CI only type-checks them (clippy --all-targets).
 
+use std::ops::ControlFlow;
+
+use bulkwriter_input::{Chunk, InputFile, InputFormat, ReadOptions};
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_writer::{BulkWriter, FileType, WriterOptions, pyjson};
 use serde_json::{Value, json};
@@ -118,52 +121,70 @@ fn encode_segment(bencher: divan::Bencher, file_type: FileType) {
         });
 }
 
-/// JSON decoding of a medium_articles row (what JSONL and JSON input cost per row).
-#[divan::bench]
-fn json_decode_row(bencher: divan::Bencher) {
-    let (_, rows) = medium_rows(200);
-    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
-    bencher
-        .counter(divan::counter::ItemsCount::new(lines.len()))
-        .bench(|| {
-            lines
-                .iter()
-                .map(|l| {
-                    serde_json::from_str::<Value>(l)
-                        .expect("json")
-                        .as_object()
-                        .map_or(0, |o| o.len())
-                })
-                .sum::<usize>()
-        });
+/// Reads every row of `input` through the real reader, without validation or encoding.
+fn count_rows(input: &InputFile, schema: &CollectionSchema) -> usize {
+    let options = ReadOptions::new().with_schema(schema);
+    let mut rows = 0;
+    bulkwriter_input::read(input, &options, &mut |chunk| {
+        if let Chunk::Row(_) = chunk {
+            rows += 1;
+        }
+        ControlFlow::Continue(())
+    })
+    .expect("read");
+    rows
 }
 
-/// CSV decoding of medium_articles rows: records split by the csv crate, the vector cell
-/// parsed as JSON text (what CSV input costs per row).
-#[divan::bench]
-fn csv_decode_row(bencher: divan::Bencher) {
-    let (_, rows) = medium_rows(200);
-    let mut text = String::from("id,title,vector\n");
-    for row in &rows {
-        text.push_str(&format!(
-            "{},\"{}\",\"{}\"\n",
-            row["id"],
-            row["title"].as_str().unwrap_or(""),
-            row["vector"]
-        ));
-    }
-    bencher
-        .counter(divan::counter::ItemsCount::new(rows.len()))
-        .bench(|| {
-            let mut reader = csv::Reader::from_reader(text.as_bytes());
-            let mut total = 0;
-            for record in reader.records() {
-                let record = record.expect("record");
-                let vector: Value = serde_json::from_str(&record[2]).expect("vector");
-                total += vector.as_array().map_or(0, Vec::len);
+/// 200 medium_articles rows as a JSONL or CSV file.
+fn sample_input(format: InputFormat) -> (tempfile::TempDir, InputFile, CollectionSchema) {
+    let (schema, rows) = medium_rows(200);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (name, text) = match format {
+        InputFormat::Csv => {
+            let mut text = String::from("id,title,vector\n");
+            for row in &rows {
+                text.push_str(&format!(
+                    "{},\"{}\",\"{}\"\n",
+                    row["id"],
+                    row["title"].as_str().unwrap_or(""),
+                    row["vector"]
+                ));
             }
-            total
-        });
+            ("rows.csv", text)
+        }
+        _ => (
+            "rows.jsonl",
+            rows.iter().map(|r| format!("{r}\n")).collect::<String>(),
+        ),
+    };
+    std::fs::write(dir.path().join(name), &text).expect("sample");
+    let input = InputFile {
+        name: name.to_string(),
+        size: Some(text.len() as u64),
+        path: Some(dir.path().join(name)),
+        format,
+        tsv: false,
+    };
+    (dir, input, schema)
+}
+
+/// JSONL input of medium_articles rows through the real reader (parsed in parallel blocks).
+#[divan::bench]
+fn jsonl_read_rows(bencher: divan::Bencher) {
+    let (_dir, input, schema) = sample_input(InputFormat::Jsonl);
+    bencher
+        .counter(divan::counter::ItemsCount::new(200usize))
+        .bench(|| count_rows(&input, &schema));
+}
+
+/// CSV input of medium_articles rows through the real reader: records split by the csv
+/// crate, cells typed by the schema, the vector cell parsed as JSON text.
+#[divan::bench]
+fn csv_read_rows(bencher: divan::Bencher) {
+    let (_dir, input, schema) = sample_input(InputFormat::Csv);
+    bencher
+        .counter(divan::counter::ItemsCount::new(200usize))
+        .bench(|| count_rows(&input, &schema));
 }
 
 /// FLOAT16 / BFLOAT16 conversion of 768-float vectors to raw half bytes.

@@ -1,8 +1,12 @@
-//! Command-line arguments, as parsed by clap. `convert::ConvertConfig` turns them into a
-//! validated configuration.
+//! Command-line arguments, as parsed by clap. `config` turns them into the libraries'
+//! validated options. Formats and the bad-row policy are the libraries' own types, parsed
+//! from the names they define.
 
 use std::path::PathBuf;
 
+use bulkwriter_convert::{FileType, OnError};
+use bulkwriter_input::InputFormat;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn datasets into files that Milvus and Zilliz Cloud can bulk-import.
@@ -254,8 +258,8 @@ pub enum SchemaCommand {
         #[arg(long, value_name = "FILE")]
         input: String,
         /// How to read it (default: by extension).
-        #[arg(long, value_enum)]
-        input_format: Option<InputFormatArg>,
+        #[arg(long, value_parser = infer_format_parser())]
+        input_format: Option<InputFormat>,
         /// Rows to look at.
         #[arg(long, value_name = "N", default_value_t = 1000)]
         sample_rows: usize,
@@ -270,8 +274,8 @@ pub struct ConvertArgs {
     pub input: InputArgs,
 
     /// Output file type.
-    #[arg(long, value_enum)]
-    pub format: OutputFormat,
+    #[arg(long, value_parser = file_type_parser())]
+    pub format: FileType,
 
     /// Where segments go: <output>/<uuid>/. A local directory (created if missing), or
     /// s3://bucket/prefix (also any S3-compatible store via --storage-option endpoint=...),
@@ -301,8 +305,8 @@ pub struct ConvertArgs {
 
     /// Close a segment once its encoded size passes this (e.g. 128MiB, 512MB, 1GiB, 4096).
     /// MB and MiB both mean 1024×1024 bytes, as in pymilvus.
-    #[arg(long, value_name = "SIZE", default_value = "128MiB")]
-    pub chunk_size: String,
+    #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = bulkwriter_writer::parse_size)]
+    pub chunk_size: u64,
 
     /// Worker threads for parsing and encoding (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -363,8 +367,8 @@ pub struct InputArgs {
 
     /// How to read the inputs; by default from each file's extension (.jsonl/.ndjson, .json,
     /// .csv/.tsv, .parquet, .npy, .fvecs, .bvecs, .ivecs; a directory is a NumPy folder).
-    #[arg(long, value_enum)]
-    pub input_format: Option<InputFormatArg>,
+    #[arg(long, value_parser = input_format_parser())]
+    pub input_format: Option<InputFormat>,
 
     /// Rename an input column to a schema field, INPUT=FIELD; repeatable.
     #[arg(long = "map", value_name = "INPUT=FIELD", value_parser = parse_key_value)]
@@ -377,7 +381,7 @@ pub struct InputArgs {
 
     /// What to do with a bad row: stop (the default) or skip it, writing it to
     /// --reject-file with its reason.
-    #[arg(long, value_enum, default_value_t = OnError::Stop)]
+    #[arg(long, default_value = "stop", value_parser = on_error_parser())]
     pub on_error: OnError,
 
     /// Where skipped rows go: one JSON object per line, {"file", "row", "line", "field",
@@ -425,36 +429,55 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Input formats (`--input-format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InputFormatArg {
-    /// One JSON object per line.
-    Jsonl,
-    /// A JSON list of objects, or {"rows": [...]}.
-    Json,
-    /// CSV (or TSV) with a header.
-    Csv,
-    /// Parquet.
-    Parquet,
-    /// A folder of <field>.npy files.
-    Numpy,
-    /// A 2-D .npy matrix of vectors (--vector-field).
-    Npy,
-    /// .fvecs float vectors (--vector-field).
-    Fvecs,
-    /// .bvecs byte vectors (--vector-field).
-    Bvecs,
-    /// .ivecs int32 vectors (--vector-field).
-    Ivecs,
+/// `--input-format`: the input crate's formats by name.
+fn input_format_parser() -> impl TypedValueParser<Value = InputFormat> {
+    formats_parser(InputFormat::ALL.iter().map(|(format, _)| *format))
 }
 
-/// What to do with a bad row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnError {
-    /// Stop at the first bad row.
-    Stop,
-    /// Skip bad rows; write them to --reject-file.
-    Skip,
+/// `schema infer --input-format`: the formats a schema can be inferred from.
+fn infer_format_parser() -> impl TypedValueParser<Value = InputFormat> {
+    formats_parser(
+        InputFormat::ALL
+            .iter()
+            .map(|(f, _)| *f)
+            .filter(|f| f.can_infer()),
+    )
+}
+
+fn formats_parser(
+    formats: impl Iterator<Item = InputFormat>,
+) -> impl TypedValueParser<Value = InputFormat> {
+    let help = |format: InputFormat| {
+        InputFormat::ALL
+            .iter()
+            .find(|(f, _)| *f == format)
+            .map_or("", |(_, help)| *help)
+    };
+    PossibleValuesParser::new(formats.map(|f| PossibleValue::new(f.name()).help(help(f))))
+        .map(|name| name.parse::<InputFormat>().unwrap_or(InputFormat::Jsonl))
+}
+
+/// `--format`: the writer's file types by name.
+fn file_type_parser() -> impl TypedValueParser<Value = FileType> {
+    PossibleValuesParser::new(
+        FileType::ALL.map(|t| PossibleValue::new(t.name()).help(t.describe())),
+    )
+    .map(|name| name.parse::<FileType>().unwrap_or(FileType::Parquet))
+}
+
+/// `--on-error`: the bad-row policy.
+fn on_error_parser() -> impl TypedValueParser<Value = OnError> {
+    PossibleValuesParser::new([
+        PossibleValue::new("stop").help("Stop at the first bad row"),
+        PossibleValue::new("skip").help("Skip bad rows; write them to --reject-file"),
+    ])
+    .map(|name| {
+        if name == "skip" {
+            OnError::Skip
+        } else {
+            OnError::Stop
+        }
+    })
 }
 
 /// How stderr messages are written.
@@ -464,19 +487,4 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
-}
-
-/// Output file types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// One <field>.npy per field and segment: <uuid>/<n>/<field>.npy.
-    Numpy,
-    /// One Parquet file per segment: <uuid>/<n>.parquet.
-    Parquet,
-    /// One {"rows": [...]} document per segment: <uuid>/<n>.json.
-    Json,
-    /// One row object per line: <uuid>/<n>.jsonl (read by Milvus 2.6.5 and later).
-    Jsonl,
-    /// A header and one row per line: <uuid>/<n>.csv (read by Milvus 2.5 and later).
-    Csv,
 }

@@ -1,27 +1,31 @@
-//! `bulkwriter`: converts datasets into Milvus bulk-import files.
+//! `bulkwriter`: converts datasets into Milvus bulk-import files. This binary is only the
+//! command-line front: `cli` parses arguments (clap); `config` turns them into the
+//! libraries' checked options; `report` draws progress and prints messages on stderr (it is
+//! the run's `Progress`); `hints` words library errors with the flags that fix them;
+//! `interrupt` turns Ctrl-C into the run's cancel flag; `schema_cmd` writes schema templates;
+//! `import_cmd` starts, watches and lists import jobs through `bulkwriter_import`.
 //!
-//! Layout: `cli` parses arguments (clap); `convert` validates them into a configuration and
-//! runs the pipeline (convert and validate); `input` reads every input format as rows or
-//! Arrow batches; `report` draws progress and prints messages on stderr; `schema_cmd` writes
-//! schema templates and infers schemas; `interrupt` turns Ctrl-C into a clean stop;
-//! `import_cmd` starts, watches and lists import jobs
-//! through `bulkwriter_import`. The libraries do the work: `bulkwriter_schema`
-//! (schemas and rules), `bulkwriter_writer` (segments and encodings) and `bulkwriter_sink`
-//! (storage).
+//! The libraries do the work: `bulkwriter_convert` (the run), `bulkwriter_input` (readers
+//! and schema inference), `bulkwriter_writer` (segments and encodings), `bulkwriter_sink`
+//! (storage) and `bulkwriter_schema` (schemas and rules).
 
 mod cli;
-mod convert;
+mod config;
+mod hints;
 mod import_cmd;
-mod input;
 mod interrupt;
 mod report;
 mod schema_cmd;
 
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
+use bulkwriter_convert::{ConvertError, RunSummary, ValidationReport};
 use clap::Parser;
+use serde_json::json;
 
 use crate::cli::{Cli, Command, LogFormat};
+use crate::report::Reporter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -34,7 +38,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             report::print_error(log_format, &error);
-            if error.downcast_ref::<interrupt::Interrupted>().is_some() {
+            let interrupted = matches!(
+                error.downcast_ref::<ConvertError>(),
+                Some(ConvertError::Interrupted { .. })
+            );
+            if interrupted {
                 ExitCode::from(interrupt::EXIT_CODE)
             } else {
                 ExitCode::FAILURE
@@ -52,22 +60,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .build_global()
                     .map_err(|e| anyhow::anyhow!("--threads: {e}"))?;
             }
-            let config = convert::ConvertConfig::try_from(*args)?;
+            let config = config::ConvertConfig::try_from(*args)?;
             interrupt::install()?;
-            let mut manifest = convert::run(&config)?;
+            let mut reporter = Reporter::new(config.output.log_format, config.output.quiet);
+            let mut summary =
+                bulkwriter_convert::run(&config.options, &mut reporter, interrupt::flag())
+                    .inspect_err(|_| reporter.abandon())?;
+            report_written(&reporter, &summary);
             if let Some((target, job)) = &config.import {
-                match import_cmd::submit_manifest(target, job, &serde_json::to_value(&manifest)?) {
-                    Ok(job) => manifest.import = Some(job),
+                match import_cmd::submit_manifest(target, job, &serde_json::to_value(&summary)?) {
+                    Ok(job) => summary.import = Some(job),
                     Err(error) => {
                         // The files are written: print where, so the import can be retried.
-                        println!("{}", serde_json::to_string(&manifest)?);
+                        println!("{}", serde_json::to_string(&summary)?);
                         return Err(error.context(
                             "the files were written (manifest on stdout), but the import failed; retry with `bulkwriter import create --manifest`",
                         ));
                     }
                 }
             }
-            println!("{}", serde_json::to_string(&manifest)?);
+            println!("{}", serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(command) => {
@@ -75,8 +87,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => {
-            let config = convert::InputConfig::try_from(args.input)?;
-            let report = convert::validate(config)?;
+            let (input, output) = config::input_options(args.input)?;
+            let mut reporter = Reporter::new(output.log_format, output.quiet);
+            // Validation writes nothing, so Ctrl-C simply ends it.
+            let report =
+                bulkwriter_convert::validate(&input, &mut reporter, &AtomicBool::new(false))
+                    .inspect_err(|_| reporter.abandon())?;
+            report_checked(&reporter, &report);
             println!("{}", serde_json::to_string(&report)?);
             Ok(if report.ok() {
                 ExitCode::SUCCESS
@@ -89,4 +106,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The one-line summary of a conversion on stderr.
+fn report_written(reporter: &Reporter, summary: &RunSummary) {
+    let seconds = reporter.elapsed().as_secs_f64();
+    let rate = summary.rows as f64 / seconds.max(1e-3);
+    reporter.finish(
+        &format!(
+            "{} rows written ({} rejected) to {} {} segment(s) under {} in {seconds:.1} s ({rate:.0} rows/s)",
+            summary.rows, summary.rejected, summary.segments, summary.format, summary.data_url,
+        ),
+        json!({"rows": summary.rows, "rejected": summary.rejected, "segments": summary.segments,
+               "seconds": seconds, "data_url": summary.data_url}),
+    );
+}
+
+/// The one-line summary of a validation on stderr.
+fn report_checked(reporter: &Reporter, report: &ValidationReport) {
+    reporter.finish(
+        &format!(
+            "{} rows checked: {} valid, {} rejected",
+            report.rows, report.accepted, report.rejected
+        ),
+        json!({"rows": report.rows, "accepted": report.accepted, "rejected": report.rejected}),
+    );
 }

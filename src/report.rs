@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use bulkwriter_convert::Progress;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -18,11 +19,21 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// A reporter; the bar is drawn only for text output to a terminal, without `--quiet`.
-    /// `total_bytes` is the size of all inputs, when known.
-    pub fn new(format: LogFormat, quiet: bool, total_bytes: Option<u64>) -> Reporter {
-        let draw = format == LogFormat::Text
-            && !quiet
+    /// A reporter; the bar is drawn once the run starts, only for text output to a terminal,
+    /// without `--quiet`.
+    pub fn new(format: LogFormat, quiet: bool) -> Reporter {
+        Reporter {
+            format,
+            quiet,
+            bar: None,
+            started: Instant::now(),
+        }
+    }
+
+    /// Draws the bar: `total_bytes` is the size of all inputs, when known.
+    fn draw_bar(&mut self, total_bytes: Option<u64>) {
+        let draw = self.format == LogFormat::Text
+            && !self.quiet
             && std::io::stderr().is_terminal()
             && std::env::var_os("BULKWRITER_NO_PROGRESS").is_none();
         let bar = draw.then(|| {
@@ -48,33 +59,13 @@ impl Reporter {
             bar.enable_steady_tick(Duration::from_millis(125));
             bar
         });
-        Reporter {
-            format,
-            quiet,
-            bar,
-            started: Instant::now(),
-        }
+        self.bar = bar;
+        self.started = Instant::now();
     }
 
     /// Time since the reporter started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    /// Moves the bar: input bytes consumed, rows so far, the segment being filled.
-    pub fn progress(&self, bytes: u64, rows: u64, rejected: u64, segment: u64) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(bytes);
-            let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-            let rejected = if rejected > 0 {
-                format!(", {rejected} rejected")
-            } else {
-                String::new()
-            };
-            bar.set_message(format!(
-                "{rows} rows ({rate:.0}/s{rejected}), segment {segment}"
-            ));
-        }
     }
 
     /// Prints a line above the bar (text) or a JSON event.
@@ -89,24 +80,6 @@ impl Reporter {
                 }
             }
         }
-    }
-
-    /// A warning (always shown, even with `--quiet`).
-    pub fn warn(&self, message: &str) {
-        self.emit(
-            "warning",
-            message,
-            json!({"level": "warning", "message": message}),
-        );
-    }
-
-    /// A rejected row (validate lists them all).
-    pub fn rejected_row(&self, message: &str) {
-        self.emit(
-            "rejected",
-            message,
-            json!({"level": "warning", "event": "rejected", "message": message}),
-        );
     }
 
     /// Clears the bar and prints the summary (`fields` become the JSON event).
@@ -132,28 +105,51 @@ impl Reporter {
     }
 }
 
+impl Progress for Reporter {
+    fn start(&mut self, total_bytes: Option<u64>) {
+        self.draw_bar(total_bytes);
+    }
+
+    /// Moves the bar: input bytes consumed, rows so far, the segment being filled.
+    fn progress(&mut self, bytes: u64, rows: u64, rejected: u64, segment: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+            let rate = rows as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+            let rejected = if rejected > 0 {
+                format!(", {rejected} rejected")
+            } else {
+                String::new()
+            };
+            bar.set_message(format!(
+                "{rows} rows ({rate:.0}/s{rejected}), segment {segment}"
+            ));
+        }
+    }
+
+    /// A warning (always shown, even with `--quiet`).
+    fn warn(&mut self, message: &str) {
+        self.emit(
+            "warning",
+            message,
+            json!({"level": "warning", "message": message}),
+        );
+    }
+
+    /// A rejected row (validate lists them all).
+    fn rejected_row(&mut self, message: &str) {
+        self.emit(
+            "rejected",
+            message,
+            json!({"level": "warning", "event": "rejected", "message": message}),
+        );
+    }
+}
+
 /// Prints a fatal error the way the run's messages are printed.
 pub fn print_error(format: LogFormat, error: &anyhow::Error) {
-    let message = describe(error);
+    let message = crate::hints::describe(error);
     match format {
         LogFormat::Json => eprintln!("{}", json!({"level": "error", "message": message})),
         LogFormat::Text => eprintln!("error: {message}"),
     }
-}
-
-/// An error and its causes on one line, `outer: inner: ...`. Our error types already spell
-/// out their source in their own message, so a cause whose text is already there is skipped.
-fn describe(error: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in error.chain() {
-        let part = cause.to_string();
-        if text.contains(&part) {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&part);
-    }
-    text
 }

@@ -1,5 +1,5 @@
-//! What the fuzz targets share: the binary's input readers (compiled in from `src/input`, the
-//! same source the `bulkwriter` binary builds), the schemas fuzzed rows are checked against,
+//! What the fuzz targets share: the input readers (`bulkwriter_input`, the crate the
+//! `bulkwriter` binary reads with), the schemas fuzzed rows are checked against,
 //! and [`read_and_validate`], which reads bytes as an input file and appends every row or
 //! batch to a dry-run writer, so each row that a reader accepts also goes through validation.
 //!
@@ -8,20 +8,15 @@
 //! when an error says nothing (`check_message`). Errors are otherwise the expected outcome.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
+pub use bulkwriter_input as input;
+use bulkwriter_input::{Chunk, InputFile, InputFormat, ReadOptions};
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_sink::SegmentSink;
 use bulkwriter_writer::{BulkWriter, FileType, WriterOptions};
-
-/// The binary's input readers.
-#[path = "../../src/input/mod.rs"]
-#[allow(dead_code, missing_docs)]
-pub mod input;
-
-use input::{Chunk, InputFile, InputFormat, ReadOptions};
 
 /// The row a text reader may hold, lowered from 64 MiB so that a fuzzed "huge row" is cut
 /// short quickly; the limit's logic is the same.
@@ -133,19 +128,11 @@ pub fn read_and_validate(
     vector_field: Option<&str>,
 ) {
     let schema = CollectionSchema::from_json_str(schema_json).expect("a valid schema");
-    let mapping = HashMap::new();
-    let options = ReadOptions {
-        schema: &schema,
-        mapping: &mapping,
-        csv_separator: None,
-        csv_null: "",
-        vector_field,
-        id_start: 0,
-        batch_rows: 64,
-        consumed: Arc::new(AtomicU64::new(0)),
-        max_row_bytes: MAX_ROW_BYTES,
-        row_start: Arc::new(AtomicU64::new(0)),
-    };
+    let options = ReadOptions::new()
+        .with_schema(&schema)
+        .with_vector_field(vector_field.map(str::to_string), 0)
+        .with_batch_rows(64)
+        .with_max_row_bytes(MAX_ROW_BYTES);
     let input = InputFile {
         name: path.display().to_string(),
         size: Some(size),
@@ -168,10 +155,10 @@ pub fn read_and_validate(
             if let Err(e) = appended {
                 check_message(&e.to_string());
             }
-            Ok(())
+            ControlFlow::Continue(())
         });
         if let Err(e) = result {
-            check_message(&format!("{e:#}"));
+            check_message(&e.to_string());
         }
     });
 }

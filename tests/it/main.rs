@@ -13,6 +13,7 @@ mod golden_parquet;
 mod golden_rows;
 mod import;
 mod inputs;
+mod library;
 mod probes;
 mod remote;
 mod roundtrip_rows;

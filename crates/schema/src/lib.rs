@@ -11,14 +11,19 @@
 //!   is wrong (INT64 and INT8_VECTOR ranges, sparse indices, VARCHAR length in UTF-8 bytes as
 //!   the Milvus server counts it, NaN and infinity).
 //!
+//! * [`arrow_json`]: an Arrow cell as the JSON value the rules check.
+//!
 //! It does no I/O beyond parsing text.
 
+pub mod arrow_json;
 mod collection;
 mod error;
 mod field;
 pub mod rules;
+pub mod template;
 mod types;
 
+pub use arrow_json::arrow_row_to_json;
 pub use collection::{CollectionSchema, DYNAMIC_FIELD};
 pub use error::SchemaError;
 pub use field::{DefaultValue, FieldSchema, NumpyDtype, StructFieldSchema};

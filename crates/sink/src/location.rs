@@ -109,7 +109,7 @@ impl OutputLocation {
         }
         if bucket.contains(['@', ':', '?', '#']) {
             return Err(invalid(
-                "give the bucket or container name only (scheme://bucket/prefix); put accounts, endpoints and credentials in --storage-option or the environment",
+                "give the bucket or container name only (scheme://bucket/prefix); put accounts, endpoints and credentials in the storage options or the environment",
             ));
         }
         let prefix = prefix.trim_matches('/');
@@ -275,7 +275,7 @@ pub fn oss_builder(
         let Some(region) = region else {
             return Err(SinkError::Location {
                 output: location.root_url(),
-                reason: "OSS needs a region: set OSS_REGION (e.g. cn-hangzhou) or --storage-option region=..., or give an endpoint".into(),
+                reason: "OSS needs a region: set OSS_REGION (e.g. cn-hangzhou) or the storage option region, or give an endpoint".into(),
             });
         };
         builder = builder.with_endpoint(format!(

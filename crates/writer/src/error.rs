@@ -67,6 +67,18 @@ pub enum WriteError {
         /// Why.
         reason: String,
     },
+    /// An earlier run wrote another file type, chunk size or CSV options than those given.
+    #[error(
+        "cannot resume {data_path}: the run wrote {recorded}; resume with the same file type, chunk size and CSV options (given: {given})"
+    )]
+    ResumeOptions {
+        /// The run's folder.
+        data_path: String,
+        /// What the run wrote: file type, chunk size, CSV options.
+        recorded: String,
+        /// What was given now.
+        given: String,
+    },
     /// The writer could not open its output.
     #[error(transparent)]
     Output(#[from] SinkError),

@@ -36,7 +36,6 @@ mod rowtext;
 mod segment;
 mod writer;
 
-pub use batch::arrow_row_to_json;
 pub use error::{Result, WriteError};
 pub use manifest::{RunManifest, SegmentRecord};
 pub use options::{CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};

@@ -40,6 +40,21 @@ impl FileType {
         }
     }
 
+    /// What the files look like, in one line.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileType::Numpy => "One <field>.npy per field and segment: <uuid>/<n>/<field>.npy",
+            FileType::Parquet => "One Parquet file per segment: <uuid>/<n>.parquet",
+            FileType::Json => "One {\"rows\": [...]} document per segment: <uuid>/<n>.json",
+            FileType::Jsonl => {
+                "One row object per line: <uuid>/<n>.jsonl (read by Milvus 2.6.5 and later)"
+            }
+            FileType::Csv => {
+                "A header and one row per line: <uuid>/<n>.csv (read by Milvus 2.5 and later)"
+            }
+        }
+    }
+
     /// Whether files of this type hold rows as text (JSON, JSONL, CSV), written row by row
     /// as they arrive rather than buffered column by column.
     pub fn is_row_text(self) -> bool {

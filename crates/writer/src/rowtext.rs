@@ -304,7 +304,7 @@ impl RowFile {
                 write_csv_text(&mut text, data_type, cell, self.csv.null_key())?;
                 if !is_null && ambiguous_null && text == self.csv.null_key() {
                     return Err(RuleError(format!(
-                        "the value {text:?} is the CSV null marker, so Milvus would read it as null or the default value; choose another null marker (--csv-null) or write JSON or PARQUET"
+                        "the value {text:?} is the CSV null marker, so Milvus would read it as null or the default value; choose another CSV null marker or write JSON or PARQUET"
                     )));
                 }
                 push_csv_cell(out, &text, self.csv.separator(), self.column_count == 1);

@@ -178,17 +178,20 @@ impl BulkWriter {
             || manifest.chunk_size != options.chunk_size
             || manifest.import_options != options.import_options()
         {
-            return Err(refuse(
-                &writer,
-                format!(
-                    "the run wrote {} files cut at {} bytes{}; resume with the same --format, --chunk-size and CSV options (given: {} at {} bytes)",
+            return Err(WriteError::ResumeOptions {
+                data_path: writer.data_url(),
+                recorded: format!(
+                    "{} files cut at {} bytes{}",
                     manifest.format,
                     manifest.chunk_size,
-                    describe_options(&manifest.import_options),
-                    options.file_type.name(),
-                    options.chunk_size,
+                    describe_options(&manifest.import_options)
                 ),
-            ));
+                given: format!(
+                    "{} at {} bytes",
+                    options.file_type.name(),
+                    options.chunk_size
+                ),
+            });
         }
         writer.check_stored_files(&manifest)?;
         writer

@@ -8,11 +8,32 @@ use std::io::Read;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::RowPosition;
+use crate::{Chunk, InputError, Raw, ReadOptions, RowPosition, SourceRow, Visit, rename_keys};
+
+/// Reads a JSON list of rows (or `{"rows": [...]}`) element by element.
+pub(crate) fn read(
+    reader: impl Read,
+    options: &ReadOptions<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), InputError> {
+    let result = read_json(reader, |value, position| {
+        options.start_row();
+        let flow = visit(Chunk::Row(SourceRow {
+            value: rename_keys(value, &options.mapping),
+            position,
+            raw: Raw::Value,
+        }));
+        if flow.is_break() { Err(()) } else { Ok(()) }
+    });
+    match result {
+        Ok(_) | Err(ReadError::Row(())) => Ok(()),
+        Err(ReadError::Syntax(message)) => Err(InputError::read(message)),
+    }
+}
 
 /// A reading failure, or the callback's own error.
 #[derive(Debug)]
-pub enum ReadError<E> {
+enum ReadError<E> {
     /// The input is not valid JSON / JSONL.
     Syntax(String),
     /// The callback stopped the read.
@@ -20,7 +41,7 @@ pub enum ReadError<E> {
 }
 
 /// Calls `on_row` for every element of a JSON list, or of the list under `"rows"`.
-pub fn read_json<R: Read, E>(
+fn read_json<R: Read, E>(
     reader: R,
     on_row: impl FnMut(Value, RowPosition) -> Result<(), E>,
 ) -> Result<u64, ReadError<E>> {

@@ -7,9 +7,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use anyhow::{Context, Result, anyhow, bail};
 use arrow_array::{
     ArrayRef, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Int32Array, Int64Array,
     RecordBatch, StringArray,
@@ -17,8 +15,11 @@ use arrow_array::{
 use arrow_schema::{DataType as ArrowType, Field};
 use bulkwriter_schema::{CollectionSchema, DataType};
 
-use super::npy::NpyFile;
-use super::{Chunk, InputFormat, ReadOptions};
+use crate::error::{Context, bail};
+use crate::npy::NpyFile;
+use crate::{Chunk, InputError, InputFormat, ReadOptions, Visit};
+
+type Result<T, E = InputError> = std::result::Result<T, E>;
 
 /// The primary key column of generated ids, if the schema needs one.
 fn id_column(schema: &CollectionSchema, first: i64, count: usize) -> Option<(String, ArrayRef)> {
@@ -53,19 +54,27 @@ fn int_list(values: Vec<i32>, width: usize) -> Result<ArrayRef> {
     )?))
 }
 
-pub fn read(
+pub(crate) fn read(
     path: &Path,
     format: InputFormat,
     options: &ReadOptions<'_>,
-    visit: &mut dyn FnMut(Chunk) -> Result<()>,
+    visit: &mut Visit<'_>,
 ) -> Result<()> {
     let field_name = options
         .vector_field
-        .ok_or_else(|| anyhow!("a vector file fills one field: name it with --vector-field"))?;
-    let field = options
+        .as_deref()
+        .ok_or(InputError::NoVectorField)?;
+    let refuse = |reason: String| InputError::VectorField {
+        file: String::new(),
+        field: field_name.to_string(),
+        reason,
+    };
+    let schema = options
         .schema
+        .ok_or_else(|| refuse("reading vector files needs the collection schema".into()))?;
+    let field = schema
         .field(field_name)
-        .ok_or_else(|| anyhow!("--vector-field {field_name}: the schema has no such field"))?;
+        .ok_or_else(|| refuse("the schema has no such field".into()))?;
     let target = field.data_type;
     if !matches!(
         target,
@@ -75,7 +84,9 @@ pub fn read(
             | DataType::BinaryVector
             | DataType::Int8Vector
     ) {
-        bail!("--vector-field {field_name} is a {target} field, not a dense vector");
+        return Err(refuse(format!(
+            "it is a {target} field, not a dense vector"
+        )));
     }
     let mut source = VectorSource::open(path, format)?;
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -87,15 +98,15 @@ pub fn read(
             break;
         }
         let mut columns = vec![(field_name.to_string(), vectors)];
-        if let Some(ids) = id_column(options.schema, options.id_start + first_row as i64, count) {
+        if let Some(ids) = id_column(schema, options.id_start + first_row as i64, count) {
             columns.push(ids);
         }
         let batch = RecordBatch::try_from_iter(columns)?;
-        visit(Chunk::Batch { batch, first_row })?;
+        if visit(Chunk::Batch { batch, first_row }).is_break() {
+            return Ok(());
+        }
         first_row += count as u64;
-        options
-            .consumed
-            .store(size * first_row.min(total) / total, Ordering::Relaxed);
+        options.set_consumed(size * first_row.min(total) / total);
     }
     Ok(())
 }
@@ -122,7 +133,10 @@ impl VectorSource {
         }
         let name = path.display().to_string();
         let file = File::open(path).with_context(|| format!("cannot open {name}"))?;
-        let size = file.metadata()?.len();
+        let size = file
+            .metadata()
+            .with_context(|| format!("cannot open {name}"))?
+            .len();
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut dim = [0u8; 4];
         // The file opens with the first vector's dimension; every vector repeats it.

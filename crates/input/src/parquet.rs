@@ -4,19 +4,19 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
-use anyhow::{Context, Result};
 use arrow_array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::{Chunk, ReadOptions, map_batch};
+use crate::chunk::map_batch;
+use crate::error::Context;
+use crate::{Chunk, InputError, ReadOptions, Visit};
 
-pub fn read(
+pub(crate) fn read(
     path: &Path,
     options: &ReadOptions<'_>,
-    visit: &mut dyn FnMut(Chunk) -> Result<()>,
-) -> Result<()> {
+    visit: &mut Visit<'_>,
+) -> Result<(), InputError> {
     let file = File::open(path).context("cannot open the file")?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).context("not a Parquet file")?;
@@ -27,7 +27,7 @@ pub fn read(
         .context("cannot read the Parquet file")?;
     // Decoding runs on its own thread, a batch ahead of the caller's validation and
     // encoding: the two halves of Parquet input overlap on two cores.
-    let (batches, decoded) = std::sync::mpsc::sync_channel::<Result<RecordBatch>>(1);
+    let (batches, decoded) = std::sync::mpsc::sync_channel::<Result<RecordBatch, InputError>>(1);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             for batch in reader {
@@ -42,15 +42,16 @@ pub fn read(
         for batch in decoded {
             let batch = batch?;
             let rows = batch.num_rows() as u64;
-            visit(Chunk::Batch {
-                batch: map_batch(batch, options)?,
+            let flow = visit(Chunk::Batch {
+                batch: map_batch(batch, &options.mapping)?,
                 first_row,
-            })?;
+            });
+            if flow.is_break() {
+                return Ok(());
+            }
             first_row += rows;
             // Progress in bytes, estimated from the share of rows read.
-            options
-                .consumed
-                .store(size * first_row.min(total) / total, Ordering::Relaxed);
+            options.set_consumed(size * first_row.min(total) / total);
         }
         Ok(())
     })

@@ -3,20 +3,19 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use anyhow::{Context, Result, bail};
 use arrow_array::RecordBatch;
 use arrow_schema::{Field, Schema};
 
-use super::npy::NpyFile;
-use super::{Chunk, ReadOptions};
+use crate::error::{Context, bail};
+use crate::npy::NpyFile;
+use crate::{Chunk, InputError, ReadOptions, Visit};
 
-pub fn read(
+pub(crate) fn read(
     dir: &Path,
     options: &ReadOptions<'_>,
-    visit: &mut dyn FnMut(Chunk) -> Result<()>,
-) -> Result<()> {
+    visit: &mut Visit<'_>,
+) -> Result<(), InputError> {
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot list {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -64,18 +63,17 @@ pub fn read(
                 npy.read_array(options.batch_rows)
                     .with_context(|| format!("{}: {name}.npy", dir.display()))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, InputError>>()?;
         let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
         let count = batch.num_rows() as u64;
         if count == 0 {
             break;
         }
-        visit(Chunk::Batch { batch, first_row })?;
+        if visit(Chunk::Batch { batch, first_row }).is_break() {
+            return Ok(());
+        }
         first_row += count;
-        options.consumed.store(
-            total_bytes * first_row / (rows as u64).max(1),
-            Ordering::Relaxed,
-        );
+        options.set_consumed(total_bytes * first_row / (rows as u64).max(1));
     }
     Ok(())
 }

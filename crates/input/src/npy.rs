@@ -7,7 +7,10 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow, bail};
+use crate::InputError;
+use crate::error::{Context, bail, fail};
+
+type Result<T, E = InputError> = std::result::Result<T, E>;
 use arrow_array::{
     ArrayRef, BooleanArray, FixedSizeBinaryArray, FixedSizeListArray, Float32Array, Float64Array,
     Int8Array, Int16Array, Int32Array, Int64Array, StringArray, UInt8Array,
@@ -20,13 +23,21 @@ const MAX_HEADER: usize = 1 << 16;
 /// The element types we read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Descr {
+    /// `|b1`
     Bool,
+    /// `|i1`
     I8,
+    /// `<i2`
     I16,
+    /// `<i4`
     I32,
+    /// `<i8`
     I64,
+    /// `|u1`
     U8,
+    /// `<f4`
     F32,
+    /// `<f8`
     F64,
     /// `<U{n}`: n UTF-32 code points per element.
     Unicode(usize),
@@ -56,7 +67,7 @@ impl Descr {
             other if other.starts_with('U') => {
                 let width: usize = other[1..]
                     .parse()
-                    .map_err(|_| anyhow!("bad string dtype '{text}'"))?;
+                    .map_err(|_| fail!("bad string dtype '{text}'"))?;
                 if width > MAX_UNICODE_WIDTH {
                     bail!(
                         "string dtype '{text}' is wider than {MAX_UNICODE_WIDTH} characters: no Milvus VARCHAR holds that much"
@@ -102,18 +113,18 @@ pub struct NpyFile {
 fn header_value<'h>(header: &'h str, key: &str) -> Result<&'h str> {
     let start = header
         .find(&format!("'{key}'"))
-        .ok_or_else(|| anyhow!("the header has no '{key}'"))?;
+        .ok_or_else(|| fail!("the header has no '{key}'"))?;
     let rest = header[start + key.len() + 2..].trim_start();
     let rest = rest
         .strip_prefix(':')
-        .ok_or_else(|| anyhow!("bad header near '{key}'"))?
+        .ok_or_else(|| fail!("bad header near '{key}'"))?
         .trim_start();
     let end = if rest.starts_with('(') {
         rest.find(')').map(|i| i + 1)
     } else {
         rest.find([',', '}'])
     }
-    .ok_or_else(|| anyhow!("bad header near '{key}'"))?;
+    .ok_or_else(|| fail!("bad header near '{key}'"))?;
     Ok(rest[..end].trim())
 }
 
@@ -121,7 +132,10 @@ impl NpyFile {
     /// Opens a file and checks its header against its size.
     pub fn open(path: &Path) -> Result<NpyFile> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-        let size = file.metadata()?.len();
+        let size = file
+            .metadata()
+            .with_context(|| format!("cannot open {}", path.display()))?
+            .len();
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let context = || format!("{} is not a valid .npy file", path.display());
         let mut magic = [0u8; 8];
@@ -147,7 +161,7 @@ impl NpyFile {
         }
         let mut header = vec![0u8; header_len];
         reader.read_exact(&mut header).with_context(context)?;
-        let header = String::from_utf8(header).map_err(|_| anyhow!("{}: header", context()))?;
+        let header = String::from_utf8(header).map_err(|_| fail!("{}: header", context()))?;
         let parse = || -> Result<(Descr, Vec<usize>)> {
             let descr = Descr::parse(header_value(&header, "descr")?.trim_matches(['\'', '"']))?;
             if header_value(&header, "fortran_order")? != "False" {
@@ -158,7 +172,7 @@ impl NpyFile {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<usize>().map_err(|_| anyhow!("bad shape")))
+                .map(|s| s.parse::<usize>().map_err(|_| fail!("bad shape")))
                 .collect::<Result<Vec<usize>>>()?;
             Ok((descr, shape))
         };
@@ -259,7 +273,7 @@ impl NpyFile {
                         }
                         s.push(
                             char::from_u32(code)
-                                .ok_or_else(|| anyhow!("invalid character U+{code:X}"))?,
+                                .ok_or_else(|| fail!("invalid character U+{code:X}"))?,
                         );
                     }
                     strings.push(s);
@@ -359,7 +373,7 @@ mod tests {
             "{'descr': '\u{120}8', 'fortran_order': False, 'shape': (1,), }",
             &[0; 8],
         );
-        let err = format!("{:#}", NpyFile::open(&path).err().unwrap());
+        let err = NpyFile::open(&path).err().unwrap().to_string();
         assert!(
             err.ends_with("is not a valid .npy file: dtype '\u{120}8' is not supported (bool, int8-64, uint8, float32/64 or <U)"),
             "{err}"
@@ -376,7 +390,7 @@ mod tests {
             "{'descr': '<U4611686018427387904', 'fortran_order': False, 'shape': (1,), }",
             &[0; 8],
         );
-        let err = format!("{:#}", NpyFile::open(&path).err().unwrap());
+        let err = NpyFile::open(&path).err().unwrap().to_string();
         assert!(
             err.ends_with("is not a valid .npy file: string dtype '<U4611686018427387904' is wider than 65535 characters: no Milvus VARCHAR holds that much"),
             "{err}"

@@ -7,11 +7,22 @@
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
 use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType};
 use serde_json::{Map, Number, Value};
 
-use super::{Chunk, Raw, ReadOptions, RowPosition, SourceRow};
+use crate::error::{Context, bail};
+use crate::{Chunk, InputError, Raw, ReadOptions, RowPosition, SourceRow, Visit};
+
+/// A boolean as Go's `strconv.ParseBool` spells it, as Milvus reads CSV booleans: `1`, `t`,
+/// `T`, `TRUE`, `true`, `True` and their false counterparts. Schema inference uses the same
+/// spellings.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
 
 /// How a column's cells become values.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +44,14 @@ struct Column {
     nullable: bool,
 }
 
-fn column(schema: &CollectionSchema, name: &str) -> Column {
+fn column(schema: Option<&CollectionSchema>, name: &str) -> Column {
+    let Some(schema) = schema else {
+        return Column {
+            name: name.to_string(),
+            kind: CellKind::Text,
+            nullable: false,
+        };
+    };
     let (kind, nullable) = if name == DYNAMIC_FIELD {
         (CellKind::Parsed, true)
     } else if let Some(field) = schema.field(name) {
@@ -69,11 +87,7 @@ fn cell_value(column: &Column, cell: &str, null_key: &str) -> Value {
     }
     let text = || Value::String(cell.to_string());
     match column.kind {
-        CellKind::Bool => match cell {
-            "1" | "t" | "T" | "TRUE" | "true" | "True" => Value::Bool(true),
-            "0" | "f" | "F" | "FALSE" | "false" | "False" => Value::Bool(false),
-            _ => text(),
-        },
+        CellKind::Bool => parse_bool(cell).map_or_else(text, Value::Bool),
         CellKind::Int => cell
             .trim()
             .parse::<i64>()
@@ -92,12 +106,12 @@ fn cell_value(column: &Column, cell: &str, null_key: &str) -> Value {
 }
 
 /// Reads a CSV stream with a header; every record becomes a row keyed by field names.
-pub fn read(
+pub(crate) fn read(
     reader: impl Read,
     separator: u8,
     options: &ReadOptions<'_>,
-    visit: &mut dyn FnMut(Chunk) -> Result<()>,
-) -> Result<()> {
+    visit: &mut Visit<'_>,
+) -> Result<(), InputError> {
     // The csv crate numbers a record's line before it skips the `\n` of the previous `\r\n`,
     // so with CRLF line ends (Python's csv module writes them) every line number is one
     // short. The first line's ending tells which kind the file uses.
@@ -123,7 +137,7 @@ pub fn read(
     if let Some(first) = header.first()
         && first.starts_with('\u{feff}')
     {
-        anyhow::bail!(
+        bail!(
             "the CSV file starts with a byte-order mark, which Milvus would read as part of the first column name: save it as UTF-8 without BOM"
         );
     }
@@ -146,19 +160,22 @@ pub fn read(
                 for (column, cell) in columns.iter().zip(record.iter()) {
                     object.insert(
                         column.name.clone(),
-                        cell_value(column, cell, options.csv_null),
+                        cell_value(column, cell, &options.csv_null),
                     );
                 }
                 // The record itself is kept (moved, not copied) for a possible reject.
                 let record = std::mem::take(&mut record);
-                visit(Chunk::Row(SourceRow {
+                let flow = visit(Chunk::Row(SourceRow {
                     value: Value::Object(object),
                     position,
                     raw: Raw::Record {
                         header: Arc::clone(&header),
                         record,
                     },
-                }))?;
+                }));
+                if flow.is_break() {
+                    return Ok(());
+                }
             }
             Err(e) => {
                 let fatal = matches!(e.kind(), csv::ErrorKind::Io(_));
@@ -168,7 +185,7 @@ pub fn read(
                 rows += 1;
                 let line = line_of(e.position()).or(line);
                 let record = std::mem::take(&mut record);
-                visit(Chunk::BadRow {
+                let flow = visit(Chunk::BadRow {
                     position: RowPosition { row: rows, line },
                     raw: Raw::Record {
                         header: Arc::clone(&header),
@@ -180,7 +197,10 @@ pub fn read(
                         } => format!("the record has {len} cells, the header {expected_len}"),
                         _ => e.to_string(),
                     },
-                })?;
+                });
+                if flow.is_break() {
+                    return Ok(());
+                }
             }
         }
     }

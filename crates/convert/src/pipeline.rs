@@ -1,0 +1,384 @@
+//! The pipeline: every input read into a [`BulkWriter`] under the unknown-column and bad-row
+//! policies, with a resumed run's already-written rows skipped, progress reported and the
+//! cancel flag honoured between chunks.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow_array::RecordBatch;
+use bulkwriter_input::{Chunk, InputFile, Raw, RowPosition, rename_keys};
+use bulkwriter_schema::arrow_row_to_json;
+use bulkwriter_writer::{BulkWriter, WriteError};
+use serde_json::{Map, Value};
+
+use crate::error::field_part;
+use crate::reject::{RawData, RejectFile};
+use crate::{ConvertError, InputOptions, OnError, Progress, Result};
+
+/// Rows accepted and rejected so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Counts {
+    pub(crate) accepted: u64,
+    pub(crate) rejected: u64,
+}
+
+/// Reads inputs into a writer, applying the unknown-column and bad-row policies.
+pub(crate) struct Pipeline<'a> {
+    input: &'a InputOptions,
+    writer: Option<BulkWriter>,
+    pub(crate) progress: &'a mut dyn Progress,
+    cancel: &'a AtomicBool,
+    pub(crate) counts: Counts,
+    on_error: OnError,
+    reject: Option<RejectFile>,
+    /// Column names already checked against the schema.
+    known_columns: HashSet<String>,
+    /// Field name → input column name, to write rejected rows as they were read.
+    unmapping: HashMap<String, String>,
+    /// Bytes of the inputs finished so far.
+    bytes_done: u64,
+    /// Whether each bad row is reported to [`Progress::rejected_row`] (validation).
+    list_rejects: bool,
+    /// Input rows still to skip: those a resumed run's listed segments already hold.
+    skip: u64,
+}
+
+impl<'a> Pipeline<'a> {
+    /// A pipeline into `writer`; `resumed` is `(input rows, rejected rows)` of the run a
+    /// resumed writer continues.
+    pub(crate) fn new(
+        input: &'a InputOptions,
+        writer: BulkWriter,
+        progress: &'a mut dyn Progress,
+        cancel: &'a AtomicBool,
+        list_rejects: bool,
+        resumed: Option<(u64, u64)>,
+    ) -> Result<Pipeline<'a>> {
+        let reject = match &input.reject_file {
+            Some(path) => Some(RejectFile::open(
+                path,
+                resumed.map(|(_, rejected)| rejected),
+            )?),
+            None => None,
+        };
+        progress.start(input.files.iter().map(|f| f.size).sum::<Option<u64>>());
+        Ok(Pipeline {
+            input,
+            writer: Some(writer),
+            progress,
+            cancel,
+            counts: Counts::default(),
+            on_error: input.on_error,
+            reject,
+            known_columns: HashSet::new(),
+            unmapping: input
+                .mapping
+                .iter()
+                .map(|(from, to)| (to.clone(), from.clone()))
+                .collect(),
+            bytes_done: 0,
+            list_rejects,
+            skip: resumed.map_or(0, |(input_rows, _)| input_rows),
+        })
+    }
+
+    /// Validation reports every bad row unless asked to stop at the first.
+    pub(crate) fn set_on_error(&mut self, on_error: OnError) {
+        self.on_error = on_error;
+    }
+
+    fn writer(&mut self) -> &mut BulkWriter {
+        self.writer
+            .as_mut()
+            .expect("the writer is taken only by finish")
+    }
+
+    /// Reads every input; stops at the first error or when the run is cancelled.
+    pub(crate) fn run_all(&mut self) -> Result<()> {
+        let input = self.input;
+        let options = input.read_options();
+        for file in &input.files {
+            let mut failure = None;
+            let read = bulkwriter_input::read(file, &options, &mut |chunk| {
+                let taken = if self.cancel.load(Ordering::Relaxed) {
+                    // finish() turns any error of a cancelled run into the full report.
+                    Err(ConvertError::Interrupted {
+                        data_url: String::new(),
+                        input_rows: 0,
+                        rows: 0,
+                        segments: 0,
+                        resumable: false,
+                    })
+                } else {
+                    self.take_chunk(file, chunk)
+                };
+                if let Err(e) = taken {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+                let bytes = self.bytes_done + options.bytes_read();
+                let (rows, rejected) = (self.writer().total_row_count(), self.counts.rejected);
+                let segment = self.writer().batch_files().len() as u64 + 1;
+                self.progress.progress(bytes, rows, rejected, segment);
+                ControlFlow::Continue(())
+            });
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            read?;
+            self.bytes_done += file.size.unwrap_or(0);
+        }
+        if self.skip > 0 {
+            return Err(ConvertError::ResumeInputsShort(self.skip));
+        }
+        Ok(())
+    }
+
+    /// Ends the run: closes the writer on success (`last` says what closing does), and on
+    /// an error leaves the output without a final segment and says what was written. When
+    /// the run was cancelled, the open segment is stored as a complete one.
+    pub(crate) fn finish(&mut self, result: Result<()>, last: &'static str) -> Result<BulkWriter> {
+        if let Some(reject) = &mut self.reject {
+            reject.flush()?;
+        }
+        let mut writer = self.writer.take().expect("finish is called once");
+        if let Err(error) = result {
+            if self.cancel.load(Ordering::Relaxed) {
+                writer.commit().map_err(|source| ConvertError::Finishing {
+                    what: "writing the segment in progress after the interruption",
+                    source: Box::new(source),
+                })?;
+                return Err(ConvertError::Interrupted {
+                    data_url: writer.data_url(),
+                    input_rows: writer.rows_given(),
+                    rows: writer.total_row_count(),
+                    segments: writer.batch_files().len(),
+                    resumable: !writer.options().dry_run,
+                });
+            }
+            let written = writer.batch_files().len();
+            if written > 0 {
+                return Err(ConvertError::Partial {
+                    segments: written,
+                    data_url: writer.data_url(),
+                    source: Box::new(error),
+                });
+            }
+            return Err(error);
+        }
+        writer.close().map_err(|source| ConvertError::Finishing {
+            what: last,
+            source: Box::new(source),
+        })?;
+        let dropped = writer.dropped_keys();
+        if !dropped.is_empty() {
+            let keys: Vec<&str> = dropped.iter().map(String::as_str).collect();
+            self.progress.warn(&format!(
+                "input columns that match no field were dropped (the dynamic field is off): {}",
+                keys.join(", ")
+            ));
+        }
+        Ok(writer)
+    }
+
+    /// Refuses, once per column, input columns the schema cannot place.
+    fn check_columns<'n>(
+        &mut self,
+        file: &InputFile,
+        names: impl Iterator<Item = &'n str>,
+    ) -> Result<()> {
+        for name in names {
+            if self.known_columns.contains(name) {
+                continue;
+            }
+            let schema = &self.input.schema;
+            // With the dynamic field on, every other column (and `$meta`) goes to `$meta`.
+            let placed = schema.field(name).is_some()
+                || schema.struct_fields.iter().any(|s| s.name == name)
+                || schema.enable_dynamic_field;
+            if !placed && !self.input.ignore_unknown {
+                let original = self.unmapping.get(name).map_or(name, String::as_str);
+                return Err(ConvertError::UnknownColumn {
+                    file: file.name.clone(),
+                    column: original.to_string(),
+                });
+            }
+            self.known_columns.insert(name.to_string());
+        }
+        Ok(())
+    }
+
+    /// A writer error while appending: a row error is the caller's, a storage error is
+    /// reported without the input's name, any other names the input.
+    fn write_error(file: &InputFile, error: WriteError) -> ConvertError {
+        match error {
+            WriteError::Sink { .. } | WriteError::Manifest(_) => error.into(),
+            other => ConvertError::WriteInput {
+                file: file.name.clone(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    fn take_chunk(&mut self, file: &InputFile, chunk: Chunk) -> Result<()> {
+        let Some(chunk) = self.skipped(chunk) else {
+            return Ok(());
+        };
+        match chunk {
+            Chunk::Row(row) => {
+                if let Value::Object(map) = &row.value {
+                    let names: Vec<String> = map
+                        .keys()
+                        .filter(|k| !self.known_columns.contains(*k))
+                        .cloned()
+                        .collect();
+                    self.check_columns(file, names.iter().map(String::as_str))?;
+                }
+                match self.writer().append_row(&row.value) {
+                    Ok(()) => self.counts.accepted += 1,
+                    Err(WriteError::Row { field, message, .. }) => {
+                        let data = self.raw_data(&row.raw, &row.value);
+                        self.reject(file, row.position, &field, &message, data)?;
+                    }
+                    Err(other) => return Err(Self::write_error(file, other)),
+                }
+            }
+            Chunk::BadRow {
+                position,
+                raw,
+                reason,
+            } => {
+                self.writer().count_unreadable_row();
+                let data = self.raw_data(&raw, &Value::Null);
+                self.reject(file, position, "", &reason, data)?;
+            }
+            Chunk::Batch { batch, first_row } => {
+                let names: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                self.check_columns(file, names.iter().map(String::as_str))?;
+                self.take_batch(file, &batch, first_row)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the input rows a resumed run's listed segments already hold; returns the rest.
+    fn skipped(&mut self, chunk: Chunk) -> Option<Chunk> {
+        if self.skip == 0 {
+            return Some(chunk);
+        }
+        match chunk {
+            Chunk::Row(_) | Chunk::BadRow { .. } => {
+                self.skip -= 1;
+                None
+            }
+            Chunk::Batch { batch, first_row } => {
+                let rows = batch.num_rows() as u64;
+                if rows <= self.skip {
+                    self.skip -= rows;
+                    return None;
+                }
+                let skip = std::mem::take(&mut self.skip);
+                Some(Chunk::Batch {
+                    batch: batch.slice(skip as usize, (rows - skip) as usize),
+                    first_row: first_row + skip,
+                })
+            }
+        }
+    }
+
+    /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended.
+    fn take_batch(&mut self, file: &InputFile, batch: &RecordBatch, first_row: u64) -> Result<()> {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let rest = batch.slice(offset, batch.num_rows() - offset);
+            // The writer numbers rows among all it was given: the bad row's index in `rest`
+            // is its number less the rows given before this call, less one.
+            let given = self.writer().rows_given();
+            match self.writer().append_batch(&rest) {
+                Ok(()) => {
+                    self.counts.accepted += rest.num_rows() as u64;
+                    return Ok(());
+                }
+                Err(WriteError::Row {
+                    row,
+                    field,
+                    message,
+                }) => {
+                    let bad = (row - given - 1) as usize;
+                    self.counts.accepted += bad as u64;
+                    let position = RowPosition {
+                        row: first_row + (offset + bad) as u64 + 1,
+                        line: None,
+                    };
+                    let data = rename_keys(arrow_row_to_json(batch, offset + bad), &self.unmapping);
+                    self.reject(file, position, &field, &message, RawData::Value(data))?;
+                    offset += bad + 1;
+                }
+                Err(other) => return Err(Self::write_error(file, other)),
+            }
+        }
+        Ok(())
+    }
+
+    /// A rejected row as it was read: the JSONL line's own text, the CSV cells by header,
+    /// or the row object with input column names.
+    fn raw_data(&self, raw: &Raw, value: &Value) -> RawData {
+        match raw {
+            Raw::Line(line) => match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+                Ok(_) => RawData::Json(line.trim().to_string()),
+                Err(_) => RawData::Text(line.clone()),
+            },
+            Raw::Record { header, record } => {
+                let mut map = Map::new();
+                for (name, cell) in header.iter().zip(record.iter()) {
+                    map.insert(name.clone(), Value::String(cell.to_string()));
+                }
+                RawData::Value(Value::Object(map))
+            }
+            Raw::Value => RawData::Value(rename_keys(value.clone(), &self.unmapping)),
+        }
+    }
+
+    /// A bad row: stops the run (the default), or goes to the reject file.
+    fn reject(
+        &mut self,
+        file: &InputFile,
+        position: RowPosition,
+        field: &str,
+        message: &str,
+        data: RawData,
+    ) -> Result<()> {
+        let stop = ConvertError::BadRow {
+            file: file.name.clone(),
+            position,
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        if self.on_error == OnError::Stop {
+            return Err(stop);
+        }
+        self.counts.rejected += 1;
+        if self.list_rejects {
+            self.progress.rejected_row(&stop.to_string());
+        }
+        if let Some(reject) = &mut self.reject {
+            reject.write(&file.name, position, field, message, data)?;
+        }
+        if let Some(max) = self.input.max_errors
+            && self.counts.rejected > max
+        {
+            return Err(ConvertError::TooManyRejected {
+                file: file.name.clone(),
+                max,
+                last: format!("{position}{}: {message}", field_part(field)),
+            });
+        }
+        Ok(())
+    }
+}

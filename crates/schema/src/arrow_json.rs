@@ -1,0 +1,157 @@
+//! Arrow cells as the JSON values the rules check: how a columnar value is seen as a Milvus
+//! row value (numbers, strings, binary as byte lists, lists, structs as objects). The writer
+//! uses it for layouts without a direct path and for row-text output; readers and the
+//! conversion run use it to show a rejected Arrow row and to sample Parquet for inference.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::DataType as ArrowType;
+use serde_json::{Map, Number, Value};
+
+/// Row offsets and the child array of a list-like column.
+pub fn list_parts(array: &dyn Array) -> Option<(Vec<usize>, &ArrayRef)> {
+    if let Some(list) = array.as_list_opt::<i32>() {
+        let offsets = list.value_offsets().iter().map(|o| *o as usize).collect();
+        return Some((offsets, list.values()));
+    }
+    if let Some(list) = array.as_list_opt::<i64>() {
+        let offsets = list.value_offsets().iter().map(|o| *o as usize).collect();
+        return Some((offsets, list.values()));
+    }
+    if let Some(list) = array.as_fixed_size_list_opt() {
+        let w = list.value_length() as usize;
+        let offsets = (0..=list.len()).map(|i| (list.offset() + i) * w).collect();
+        return Some((offsets, list.values()));
+    }
+    None
+}
+
+/// A string cell (`utf8`, `large_utf8` or a view) as text; `None` for other types.
+pub fn str_at(array: &dyn Array, row: usize) -> Option<&str> {
+    if let Some(a) = array.as_string_opt::<i32>() {
+        return Some(a.value(row));
+    }
+    if let Some(a) = array.as_string_opt::<i64>() {
+        return Some(a.value(row));
+    }
+    array.as_string_view_opt().map(|a| a.value(row))
+}
+
+/// Why one Arrow cell has no JSON value.
+pub enum CellError {
+    /// The column's Arrow type is not supported at all.
+    Type(String),
+    /// NaN or infinity, which JSON cannot hold and Milvus rejects.
+    NonFinite(f64),
+}
+
+fn float_value(v: f64) -> Result<Value, CellError> {
+    Number::from_f64(v)
+        .map(Value::Number)
+        .ok_or(CellError::NonFinite(v))
+}
+
+/// A boolean or numeric cell as a JSON value (`None` for other types).
+pub fn number_at(array: &dyn Array, row: usize) -> Option<Result<Value, CellError>> {
+    macro_rules! prim {
+        ($t:ty) => {
+            array
+                .as_primitive_opt::<$t>()
+                .map(|a| Value::from(a.value(row)))
+        };
+    }
+    Some(Ok(match array.data_type() {
+        ArrowType::Boolean => Value::Bool(array.as_boolean().value(row)),
+        ArrowType::Int8 => prim!(Int8Type)?,
+        ArrowType::Int16 => prim!(Int16Type)?,
+        ArrowType::Int32 => prim!(Int32Type)?,
+        ArrowType::Int64 => prim!(Int64Type)?,
+        ArrowType::UInt8 => prim!(UInt8Type)?,
+        ArrowType::UInt16 => prim!(UInt16Type)?,
+        ArrowType::UInt32 => prim!(UInt32Type)?,
+        ArrowType::UInt64 => prim!(UInt64Type)?,
+        ArrowType::Float16 => {
+            return Some(float_value(
+                array.as_primitive::<Float16Type>().value(row).to_f64(),
+            ));
+        }
+        ArrowType::Float32 => {
+            return Some(float_value(
+                array.as_primitive::<Float32Type>().value(row) as f64
+            ));
+        }
+        ArrowType::Float64 => {
+            return Some(float_value(array.as_primitive::<Float64Type>().value(row)));
+        }
+        _ => return None,
+    }))
+}
+
+/// Any supported cell as a JSON value: scalars, strings, binary (as byte lists), lists and
+/// structs (as objects).
+pub fn to_json(array: &dyn Array, row: usize) -> Result<Value, CellError> {
+    to_json_with(array, row, false)
+}
+
+/// [`to_json`]; when `lenient`, NaN and infinity become strings instead of errors.
+fn to_json_with(array: &dyn Array, row: usize, lenient: bool) -> Result<Value, CellError> {
+    if array.is_null(row) {
+        return Ok(Value::Null);
+    }
+    if let Some(v) = number_at(array, row) {
+        return match v {
+            Err(CellError::NonFinite(f)) if lenient => Ok(Value::String(f.to_string())),
+            other => other,
+        };
+    }
+    if let Some(s) = str_at(array, row) {
+        return Ok(Value::String(s.to_string()));
+    }
+    let bytes = |b: &[u8]| Value::Array(b.iter().map(|x| Value::from(*x)).collect());
+    if let Some(a) = array.as_binary_opt::<i32>() {
+        return Ok(bytes(a.value(row)));
+    }
+    if let Some(a) = array.as_binary_opt::<i64>() {
+        return Ok(bytes(a.value(row)));
+    }
+    if let Some(a) = array.as_fixed_size_binary_opt() {
+        return Ok(bytes(a.value(row)));
+    }
+    if let Some((offsets, child)) = list_parts(array) {
+        return (offsets[row]..offsets[row + 1])
+            .map(|i| to_json_with(child.as_ref(), i, lenient))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array);
+    }
+    if let Some(st) = array.as_struct_opt() {
+        let mut map = Map::new();
+        for (field, child) in st.fields().iter().zip(st.columns()) {
+            map.insert(
+                field.name().clone(),
+                to_json_with(child.as_ref(), row, lenient)?,
+            );
+        }
+        return Ok(Value::Object(map));
+    }
+    Err(CellError::Type(format!(
+        "Arrow type {} is not supported",
+        array.data_type()
+    )))
+}
+
+/// Row `row` of a batch as a JSON object, every column included (nulls as `null`): how a
+/// rejected Arrow row is shown and kept in a reject file. Non-finite floats are written as
+/// strings (`"NaN"`), since JSON has no number for them.
+pub fn arrow_row_to_json(batch: &RecordBatch, row: usize) -> Value {
+    let mut object = Map::new();
+    for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+        let value = match to_json_with(array.as_ref(), row, true) {
+            Ok(v) => v,
+            Err(CellError::NonFinite(v)) => Value::String(v.to_string()),
+            Err(CellError::Type(message)) => Value::String(format!("<{message}>")),
+        };
+        object.insert(field.name().clone(), value);
+    }
+    Value::Object(object)
+}

@@ -1,0 +1,120 @@
+//! Arguments into the libraries' options, checked once: every flag's value is validated here
+//! (or by its clap parser), so the run itself never sees a flag.
+
+use std::collections::HashMap;
+
+use anyhow::{Result, anyhow, bail};
+use bulkwriter_convert::{
+    ConvertOptions, CsvOptions, FileType, InputOptions, Target, WriterOptions, load_schema,
+};
+
+use crate::cli::{ConvertArgs, ImportJobArgs, ImportTargetArgs, InputArgs, LogFormat};
+
+/// How stderr is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    /// No bar and no summary.
+    pub quiet: bool,
+    /// Text or JSON lines.
+    pub log_format: LogFormat,
+}
+
+/// A checked `convert` request.
+#[derive(Debug)]
+pub struct ConvertConfig {
+    /// The conversion.
+    pub options: ConvertOptions,
+    /// How stderr is written.
+    pub output: Output,
+    /// `--import`: where to submit the written files.
+    pub import: Option<(ImportTargetArgs, ImportJobArgs)>,
+}
+
+/// A separator given as one character or `tab`.
+fn separator(option: &str, text: &str) -> Result<char> {
+    if text.eq_ignore_ascii_case("tab") || text == "\\t" {
+        return Ok('\t');
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => bail!("{option} {text:?}: give exactly one character, or `tab`"),
+    }
+}
+
+/// The input options of convert and validate, and how stderr is written.
+pub fn input_options(args: InputArgs) -> Result<(InputOptions, Output)> {
+    let (schema_json, schema) = load_schema(&args.schema)?;
+    let files = bulkwriter_input::expand(&args.input, args.input_format)?;
+    let mut mapping = HashMap::new();
+    for (from, to) in args.mapping {
+        if mapping.insert(from.clone(), to).is_some() {
+            bail!("--map {from}=...: the column is mapped twice");
+        }
+    }
+    let csv_separator = match &args.input_sep {
+        Some(text) => {
+            let c = separator("--input-sep", text)?;
+            Some(
+                u8::try_from(c)
+                    .ok()
+                    .filter(u8::is_ascii)
+                    .ok_or_else(|| anyhow!("--input-sep must be an ASCII character"))?,
+            )
+        }
+        None => None,
+    };
+    let options = InputOptions {
+        schema,
+        schema_json,
+        files,
+        mapping,
+        ignore_unknown: args.ignore_unknown,
+        on_error: args.on_error,
+        reject_file: args.reject_file,
+        max_errors: args.max_errors,
+        csv_separator,
+        csv_null: args.input_null,
+        vector_field: args.vector_field,
+        id_start: args.id_start,
+    };
+    options.check()?;
+    let output = Output {
+        quiet: args.quiet,
+        log_format: args.log_format,
+    };
+    Ok((options, output))
+}
+
+impl TryFrom<ConvertArgs> for ConvertConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: ConvertArgs) -> Result<Self> {
+        let csv = CsvOptions::new(separator("--csv-sep", &args.csv_sep)?, args.csv_null)
+            .map_err(|e| anyhow!("--csv-sep/--csv-null: {e}"))?;
+        if args.format != FileType::Csv && csv != CsvOptions::default() {
+            bail!("--csv-sep and --csv-null apply only to --format csv");
+        }
+        let target = match (args.resume, args.output) {
+            (Some(data_path), output) => Target::resume(&data_path, output.as_deref())?,
+            (None, Some(output)) => Target::New(output),
+            (None, None) => bail!("give --output DIR|URL, or --resume DATA_PATH"),
+        };
+        let (input, output) = input_options(args.input)?;
+        Ok(ConvertConfig {
+            options: ConvertOptions {
+                input,
+                target,
+                storage_options: args.storage_options,
+                writer: WriterOptions::new(args.format)
+                    .with_chunk_size(args.chunk_size)
+                    .with_csv(csv)
+                    .with_segments_in_flight(args.segments_in_flight.into()),
+            },
+            output,
+            import: args
+                .submit_import
+                .then_some((args.import_target, args.import_job)),
+        })
+    }
+}
