@@ -30,11 +30,14 @@ source tests/emulators.sh
 trap emulators_stop EXIT
 emulators_start
 
-# Library, binary and integration tests (there are no doc tests), then one total line.
+# Library, binary and integration tests, then the doc examples, then one total line.
 log=$(mktemp)
 set +e
 cargo test --workspace --locked --lib --bins --tests "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+cargo test --workspace --locked --doc 2>&1 | tee -a "$log"
+doc=${PIPESTATUS[0]}
+if [ "$doc" != 0 ] && [ "$status" = 0 ]; then status=$doc; fi
 set -e
 emulators_stop
 

@@ -627,6 +627,111 @@ pub fn struct_items<'a>(
         .collect()
 }
 
+/// Where a field's checked value goes: the column buffers of a NumPy or Parquet segment, or
+/// a cell of a JSON, JSONL or CSV file. [`check_value`] is the one per-type dispatch both
+/// go through, so every file type accepts and refuses the same values with the same words.
+pub trait ValueSink<'v> {
+    /// What one value becomes (nothing for a column; the cell to print for a row file).
+    type Out;
+    /// A BOOL.
+    fn bool(&mut self, value: bool) -> Rule<Self::Out>;
+    /// An INT8 to INT64 value within its type's range.
+    fn int(&mut self, value: i64) -> Rule<Self::Out>;
+    /// A finite FLOAT or DOUBLE within its range, and the JSON number it was given as.
+    fn float(&mut self, value: f64, given: &'v Value) -> Rule<Self::Out>;
+    /// A VARCHAR, TEXT, TIMESTAMPTZ or GEOMETRY string within its length.
+    fn text(&mut self, value: &'v str) -> Rule<Self::Out>;
+    /// The value of a JSON field.
+    fn json(&mut self, value: Cow<'v, Value>) -> Rule<Self::Out>;
+    /// Where a FLOAT_VECTOR's elements are appended (`None`: nowhere to check them into).
+    fn floats(&mut self) -> Option<&mut Vec<f32>>;
+    /// Where a BINARY_VECTOR's packed bytes or a FLOAT16/BFLOAT16 vector's half bytes are
+    /// appended.
+    fn bytes(&mut self) -> Option<&mut Vec<u8>>;
+    /// Where an INT8_VECTOR's elements are appended.
+    fn int8s(&mut self) -> Option<&mut Vec<i8>>;
+    /// A dense vector whose elements were appended to its buffer.
+    fn vector(&mut self, data_type: DataType, given: &'v Value) -> Rule<Self::Out>;
+    /// A SPARSE_FLOAT_VECTOR.
+    fn sparse(&mut self, value: SparseVector, given: &'v Value) -> Rule<Self::Out>;
+    /// One checked ARRAY element, in order.
+    fn array_element(&mut self, value: ScalarValue<'v>) -> Rule<()>;
+    /// The end of an ARRAY whose elements were all given.
+    fn array_end(&mut self, given: &'v Value) -> Rule<Self::Out>;
+}
+
+/// Checks `value` with `field`'s rules and hands the checked value to `sink`.
+pub fn check_value<'v, S: ValueSink<'v>>(
+    field: &'v FieldSchema,
+    value: &'v Value,
+    sink: &mut S,
+) -> Rule<S::Out> {
+    let name = field.name.as_str();
+    match field.data_type {
+        DataType::Bool => sink.bool(bool_value(name, value)?),
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            sink.int(int_value(name, value, field.data_type)?)
+        }
+        DataType::Float | DataType::Double => {
+            sink.float(float_value(name, value, field.data_type)?, value)
+        }
+        DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => sink
+            .text(str_value(
+                name,
+                value,
+                field.data_type,
+                field.varchar_limit(),
+            )?),
+        DataType::Json => sink.json(json_value(name, value)?),
+        DataType::FloatVector => {
+            if let Some(out) = sink.floats() {
+                float_vector_into(field, value, out)?;
+            }
+            sink.vector(field.data_type, value)
+        }
+        DataType::Float16Vector | DataType::BFloat16Vector => {
+            if let Some(out) = sink.bytes() {
+                half_vector_into(field, value, out)?;
+            }
+            sink.vector(field.data_type, value)
+        }
+        DataType::BinaryVector => {
+            if let Some(out) = sink.bytes() {
+                binary_vector_into(field, value, out)?;
+            }
+            sink.vector(field.data_type, value)
+        }
+        DataType::Int8Vector => {
+            if let Some(out) = sink.int8s() {
+                int8_vector_into(field, value, out)?;
+            }
+            sink.vector(field.data_type, value)
+        }
+        DataType::SparseFloatVector => sink.sparse(sparse_vector(field, value)?, value),
+        DataType::Array => {
+            for item in array_items(field, value)? {
+                sink.array_element(array_element(field, item)?)?;
+            }
+            sink.array_end(value)
+        }
+        DataType::Struct => Err(RuleError(format!(
+            "field '{name}': STRUCT is only allowed inside struct_fields"
+        ))),
+    }
+}
+
+/// The error of a struct element's sub-field, naming both.
+pub fn sub_field_error(
+    field: &StructFieldSchema,
+    sub: &FieldSchema,
+    error: RuleError,
+) -> RuleError {
+    RuleError(format!(
+        "Illegal value for struct field '{}', sub field '{}': {error}",
+        field.name, sub.name
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use bulkwriter_schema::rules::{self, Resolved, RuleError};
+use bulkwriter_schema::rules::{self, Resolved, RuleError, ScalarValue, SparseVector, ValueSink};
 use bulkwriter_schema::{
     CollectionSchema, DYNAMIC_FIELD, DataType, DefaultValue, FieldSchema, StructFieldSchema,
 };
@@ -102,7 +102,7 @@ impl RowFile {
             column_count: 0,
             dry_bytes: 0,
         };
-        file.column_count = file.column_names().len();
+        file.column_count = file.schema.column_names().len();
         file
     }
 
@@ -224,7 +224,7 @@ impl RowFile {
             FileType::Json => "{\n  \"rows\": [\n".to_string(),
             FileType::Csv => {
                 let mut header = String::new();
-                let names = self.column_names();
+                let names = self.schema.column_names();
                 let single = names.len() == 1;
                 for (i, name) in names.iter().enumerate() {
                     if i > 0 {
@@ -237,22 +237,6 @@ impl RowFile {
             }
             _ => String::new(),
         }
-    }
-
-    /// The file's columns: written fields, struct fields, then `$meta`.
-    fn column_names(&self) -> Vec<&str> {
-        let schema = &self.schema;
-        let mut names: Vec<&str> = schema
-            .fields
-            .iter()
-            .filter(|f| f.is_written())
-            .map(|f| f.name.as_str())
-            .collect();
-        names.extend(schema.struct_fields.iter().map(|s| s.name.as_str()));
-        if schema.enable_dynamic_field {
-            names.push(DYNAMIC_FIELD);
-        }
-        names
     }
 
     fn begin_row(&self, out: &mut String) {
@@ -337,73 +321,79 @@ fn field_cell<'a>(
 
 /// Checks a value with the field's rules.
 fn value_cell<'a>(
-    field: &FieldSchema,
+    field: &'a FieldSchema,
     value: &'a Value,
     scratch: &mut Scratch,
 ) -> Result<Cell<'a>, RuleError> {
-    let name = field.name.as_str();
-    Ok(match field.data_type {
-        DataType::Bool => Cell::Bool(rules::bool_value(name, value)?),
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
-            Cell::Int(rules::int_value(name, value, field.data_type)?)
-        }
-        DataType::Float | DataType::Double => {
-            rules::float_value(name, value, field.data_type)?;
-            Cell::Number(Cow::Borrowed(value))
-        }
-        DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
-            Cell::Str(rules::str_value(
-                name,
-                value,
-                field.data_type,
-                field.varchar_limit(),
-            )?)
-        }
-        DataType::Json => Cell::Json(rules::json_value(name, value)?),
-        DataType::FloatVector => {
-            scratch.floats.clear();
-            rules::float_vector_into(field, value, &mut scratch.floats)?;
-            Cell::Nested(Cow::Borrowed(value))
-        }
-        DataType::Float16Vector | DataType::BFloat16Vector => {
-            scratch.bytes.clear();
-            rules::half_vector_into(field, value, &mut scratch.bytes)?;
-            Cell::Nested(Cow::Borrowed(value))
-        }
-        DataType::BinaryVector => {
-            // Bits are packed into bytes, the only form Milvus reads from row files.
-            scratch.bytes.clear();
-            rules::binary_vector_into(field, value, &mut scratch.bytes)?;
-            Cell::Nested(Cow::Owned(Value::Array(
-                scratch.bytes.iter().map(|b| Value::from(*b)).collect(),
-            )))
-        }
-        DataType::Int8Vector => {
-            scratch.int8s.clear();
-            rules::int8_vector_into(field, value, &mut scratch.int8s)?;
-            Cell::Nested(Cow::Borrowed(value))
-        }
-        DataType::SparseFloatVector => {
-            rules::sparse_vector(field, value)?;
-            Cell::Nested(Cow::Borrowed(value))
-        }
-        DataType::Array => {
-            for item in rules::array_items(field, value)? {
-                rules::array_element(field, item)?;
-            }
-            Cell::Nested(Cow::Borrowed(value))
-        }
-        DataType::Struct => {
-            return Err(RuleError(format!(
-                "field '{name}': STRUCT is only allowed inside struct_fields"
-            )));
-        }
-    })
+    rules::check_value(field, value, scratch)
+}
+
+/// A row file checks vectors into reused buffers and prints values as they were given
+/// (binary vectors packed into bytes, the only form Milvus reads from row files).
+impl<'v> ValueSink<'v> for Scratch {
+    type Out = Cell<'v>;
+
+    fn bool(&mut self, value: bool) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Bool(value))
+    }
+
+    fn int(&mut self, value: i64) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Int(value))
+    }
+
+    fn float(&mut self, _value: f64, given: &'v Value) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Number(Cow::Borrowed(given)))
+    }
+
+    fn text(&mut self, value: &'v str) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Str(value))
+    }
+
+    fn json(&mut self, value: Cow<'v, Value>) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Json(value))
+    }
+
+    fn floats(&mut self) -> Option<&mut Vec<f32>> {
+        self.floats.clear();
+        Some(&mut self.floats)
+    }
+
+    fn bytes(&mut self) -> Option<&mut Vec<u8>> {
+        self.bytes.clear();
+        Some(&mut self.bytes)
+    }
+
+    fn int8s(&mut self) -> Option<&mut Vec<i8>> {
+        self.int8s.clear();
+        Some(&mut self.int8s)
+    }
+
+    fn vector(&mut self, data_type: DataType, given: &'v Value) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Nested(if data_type == DataType::BinaryVector {
+            Cow::Owned(Value::Array(
+                self.bytes.iter().map(|b| Value::from(*b)).collect(),
+            ))
+        } else {
+            Cow::Borrowed(given)
+        }))
+    }
+
+    fn sparse(&mut self, _value: SparseVector, given: &'v Value) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Nested(Cow::Borrowed(given)))
+    }
+
+    fn array_element(&mut self, _value: ScalarValue<'v>) -> Result<(), RuleError> {
+        Ok(())
+    }
+
+    fn array_end(&mut self, given: &'v Value) -> Result<Cell<'v>, RuleError> {
+        Ok(Cell::Nested(Cow::Borrowed(given)))
+    }
 }
 
 /// An array-of-struct value: a list of objects with the sub-fields in schema order.
 fn struct_cell<'a>(
-    field: &StructFieldSchema,
+    field: &'a StructFieldSchema,
     value: &'a Value,
     scratch: &mut Scratch,
 ) -> Result<Cell<'a>, RuleError> {
@@ -411,12 +401,8 @@ fn struct_cell<'a>(
     for item in rules::struct_items(field, value)? {
         let mut object = Map::new();
         for sub in &field.fields {
-            let cell = value_cell(sub, &item[&sub.name], scratch).map_err(|e| {
-                RuleError(format!(
-                    "Illegal value for struct field '{}', sub field '{}': {e}",
-                    field.name, sub.name
-                ))
-            })?;
+            let cell = value_cell(sub, &item[&sub.name], scratch)
+                .map_err(|e| rules::sub_field_error(field, sub, e))?;
             object.insert(sub.name.clone(), cell.into_value());
         }
         items.push(Value::Object(object));

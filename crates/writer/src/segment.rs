@@ -5,7 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use bulkwriter_schema::rules::{self, Resolved, RuleError, ScalarValue, SparseForm};
+use std::borrow::Cow;
+
+use bulkwriter_schema::rules::{
+    self, Resolved, RuleError, ScalarValue, SparseForm, SparseVector, ValueSink,
+};
 use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema};
 use serde_json::{Map, Value};
 
@@ -213,68 +217,73 @@ pub(crate) fn append_value(
     field: &FieldSchema,
     value: &Value,
 ) -> Result<(), RuleError> {
-    let name = field.name.as_str();
-    match field.data_type {
-        DataType::Bool => column.push_bool(rules::bool_value(name, value)?),
-        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
-            column.push_int(rules::int_value(name, value, field.data_type)?)
-        }
-        DataType::Float | DataType::Double => {
-            column.push_float(rules::float_value(name, value, field.data_type)?)
-        }
-        DataType::VarChar | DataType::Text | DataType::Timestamptz | DataType::Geometry => {
-            let max = field.varchar_limit();
-            column.push_str(rules::str_value(name, value, field.data_type, max)?)?
-        }
-        DataType::Json => {
-            column.push_str(&pyjson::dumps(rules::json_value(name, value)?.as_ref()))?
-        }
-        DataType::FloatVector => {
-            if let Some(out) = column.float_vector_values() {
-                rules::float_vector_into(field, value, out)?;
-            }
-            column.commit_value();
-        }
-        DataType::BinaryVector | DataType::Float16Vector | DataType::BFloat16Vector => {
-            if let Some(out) = column.byte_vector_values() {
-                match field.data_type {
-                    DataType::BinaryVector => rules::binary_vector_into(field, value, out)?,
-                    _ => rules::half_vector_into(field, value, out)?,
-                }
-            }
-            column.commit_value();
-        }
-        DataType::Int8Vector => {
-            if let Some(out) = column.int8_vector_values() {
-                rules::int8_vector_into(field, value, out)?;
-            }
-            column.commit_value();
-        }
-        DataType::SparseFloatVector => {
-            let sparse = rules::sparse_vector(field, value)?;
-            column.push_str(&sparse_text(&sparse))?
-        }
-        DataType::Array => {
-            let items = rules::array_items(field, value)?;
-            if let Some(child) = column.list_child() {
-                for item in items {
-                    match rules::array_element(field, item)? {
-                        ScalarValue::Bool(b) => child.push_bool(b),
-                        ScalarValue::Int(i) => child.push_int(i),
-                        ScalarValue::Float(f) => child.push_float(f),
-                        ScalarValue::Str(s) => child.push_str(s)?,
-                    }
-                }
-            }
-            column.end_list()?;
-        }
-        DataType::Struct => {
-            return Err(RuleError(format!(
-                "field '{name}': STRUCT is only allowed inside struct_fields"
-            )));
-        }
+    rules::check_value(field, value, column)
+}
+
+/// A column takes checked values straight into its buffers; vectors are checked into its
+/// flat element buffer, so a row's vector is never held twice.
+impl<'v> ValueSink<'v> for Column {
+    type Out = ();
+
+    fn bool(&mut self, value: bool) -> Result<(), RuleError> {
+        self.push_bool(value);
+        Ok(())
     }
-    Ok(())
+
+    fn int(&mut self, value: i64) -> Result<(), RuleError> {
+        self.push_int(value);
+        Ok(())
+    }
+
+    fn float(&mut self, value: f64, _given: &'v Value) -> Result<(), RuleError> {
+        self.push_float(value);
+        Ok(())
+    }
+
+    fn text(&mut self, value: &'v str) -> Result<(), RuleError> {
+        Ok(self.push_str(value)?)
+    }
+
+    fn json(&mut self, value: Cow<'v, Value>) -> Result<(), RuleError> {
+        Ok(self.push_str(&pyjson::dumps(value.as_ref()))?)
+    }
+
+    fn floats(&mut self) -> Option<&mut Vec<f32>> {
+        self.float_vector_values()
+    }
+
+    fn bytes(&mut self) -> Option<&mut Vec<u8>> {
+        self.byte_vector_values()
+    }
+
+    fn int8s(&mut self) -> Option<&mut Vec<i8>> {
+        self.int8_vector_values()
+    }
+
+    fn vector(&mut self, _data_type: DataType, _given: &'v Value) -> Result<(), RuleError> {
+        self.commit_value();
+        Ok(())
+    }
+
+    fn sparse(&mut self, value: SparseVector, _given: &'v Value) -> Result<(), RuleError> {
+        Ok(self.push_str(&sparse_text(&value))?)
+    }
+
+    fn array_element(&mut self, value: ScalarValue<'v>) -> Result<(), RuleError> {
+        if let Some(child) = self.list_child() {
+            match value {
+                ScalarValue::Bool(b) => child.push_bool(b),
+                ScalarValue::Int(i) => child.push_int(i),
+                ScalarValue::Float(f) => child.push_float(f),
+                ScalarValue::Str(s) => child.push_str(s)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn array_end(&mut self, _given: &'v Value) -> Result<(), RuleError> {
+        Ok(self.end_list()?)
+    }
 }
 
 pub(crate) fn append_struct(
@@ -286,13 +295,8 @@ pub(crate) fn append_struct(
     if let Some(children) = column.struct_children() {
         for item in items {
             for (sub, child) in field.fields.iter().zip(children.iter_mut()) {
-                let sub_value = &item[&sub.name];
-                append_value(child, sub, sub_value).map_err(|e| {
-                    RuleError(format!(
-                        "Illegal value for struct field '{}', sub field '{}': {e}",
-                        field.name, sub.name
-                    ))
-                })?;
+                append_value(child, sub, &item[&sub.name])
+                    .map_err(|e| rules::sub_field_error(field, sub, e))?;
             }
         }
     }
