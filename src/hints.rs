@@ -47,6 +47,9 @@ fn convert_text(error: &ConvertError) -> Option<String> {
         ConvertError::UnknownColumn { file, column } => format!(
             "{file}: the input column '{column}' matches no field of the schema and the dynamic field is off: rename it with --map {column}=FIELD, or drop such columns with --ignore-unknown"
         ),
+        ConvertError::UnknownStructKey { .. } => {
+            format!("{error}: drop such keys with --ignore-unknown")
+        }
         ConvertError::TooManyRejected { file, max, last } => {
             format!("{file}: more than --max-errors {max} rows were rejected; the last: {last}")
         }

@@ -13,6 +13,11 @@ use crate::common::*;
 /// fields, JSON, arrays of every element type, every vector type, a struct field and the
 /// dynamic field.
 fn schema() -> CollectionSchema {
+    CollectionSchema::from_json_value(&schema_json()).unwrap()
+}
+
+/// [`schema`] as its JSON (also the every-type schema of `input_paths`).
+pub(crate) fn schema_json() -> Value {
     let mut fields = vec![json!({"name": "id", "type": "INT64", "is_primary": true})];
     for (name, ty) in [
         ("bool", "BOOL"),
@@ -58,7 +63,7 @@ fn schema() -> CollectionSchema {
         fields.push(json!({"name": name, "type": ty, "params": {"dim": dim}}));
     }
     fields.push(json!({"name": "sparse_vector", "type": "SPARSE_FLOAT_VECTOR"}));
-    CollectionSchema::from_json_value(&json!({
+    json!({
         "fields": fields,
         "enable_dynamic_field": true,
         "struct_fields": [{
@@ -70,12 +75,11 @@ fn schema() -> CollectionSchema {
                 {"name": "s_vec", "type": "FLOAT_VECTOR", "params": {"dim": 2}},
             ],
         }],
-    }))
-    .unwrap()
+    })
 }
 
 /// xorshift64*: reproducible randomness without a dependency.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -84,7 +88,7 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
     fn chance(&mut self, percent: u64) -> bool {
@@ -159,7 +163,7 @@ impl Rng {
     }
 }
 
-fn random_row(rng: &mut Rng, id: i64) -> Value {
+pub(crate) fn random_row(rng: &mut Rng, id: i64) -> Value {
     let mut row = Map::new();
     let mut put = |k: &str, v: Value| {
         row.insert(k.to_string(), v);

@@ -58,6 +58,24 @@ pub enum ConvertError {
         /// The column, as the input names it.
         column: String,
     },
+    /// An element of an array-of-struct field has a key that matches none of its sub-fields,
+    /// and unknown keys are not ignored.
+    #[error(
+        "{file}: {}the struct field '{field}' has the key '{key}', which is none of its sub-fields ({sub_fields})",
+        position.map(|p| format!("{p}: ")).unwrap_or_default()
+    )]
+    UnknownStructKey {
+        /// The input.
+        file: String,
+        /// The row, for row inputs (a columnar input names the key in its schema).
+        position: Option<RowPosition>,
+        /// The struct field.
+        field: String,
+        /// The key.
+        key: String,
+        /// The sub-fields, comma-separated.
+        sub_fields: String,
+    },
     /// More rows were rejected than the limit allows.
     #[error("{file}: more than {max} rows were rejected (the error limit); the last: {last}")]
     TooManyRejected {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
 use bulkwriter_input::{Chunk, InputFile, Raw, RowPosition, rename_keys};
-use bulkwriter_schema::arrow_row_to_json;
+use bulkwriter_schema::{StructFieldSchema, arrow_row_to_json};
 use bulkwriter_writer::{BulkWriter, WriteError};
 use serde_json::{Map, Value};
 
@@ -179,6 +179,14 @@ impl<'a> Pipeline<'a> {
                 keys.join(", ")
             ));
         }
+        let dropped = writer.dropped_struct_keys();
+        if !dropped.is_empty() {
+            let keys: Vec<&str> = dropped.iter().map(String::as_str).collect();
+            self.progress.warn(&format!(
+                "keys inside struct elements that match no sub-field were dropped: {}",
+                keys.join(", ")
+            ));
+        }
         Ok(writer)
     }
 
@@ -209,6 +217,35 @@ impl<'a> Pipeline<'a> {
         Ok(())
     }
 
+    /// Refuses keys of struct elements that match no sub-field, unless unknown columns are
+    /// ignored (the writer then drops them and lists them at the end). `keys` gives the
+    /// element keys of each struct field.
+    fn check_struct_keys(
+        &self,
+        file: &InputFile,
+        position: Option<RowPosition>,
+        keys: impl Fn(&StructFieldSchema) -> Vec<String>,
+    ) -> Result<()> {
+        if self.input.ignore_unknown {
+            return Ok(());
+        }
+        for st in &self.input.schema.struct_fields {
+            for key in keys(st) {
+                if !st.fields.iter().any(|sub| sub.name == key) {
+                    let names: Vec<&str> = st.fields.iter().map(|s| s.name.as_str()).collect();
+                    return Err(ConvertError::UnknownStructKey {
+                        file: file.name.clone(),
+                        position,
+                        field: st.name.clone(),
+                        key,
+                        sub_fields: names.join(", "),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A writer error while appending: a row error is the caller's, a storage error is
     /// reported without the input's name, any other names the input.
     fn write_error(file: &InputFile, error: WriteError) -> ConvertError {
@@ -234,6 +271,15 @@ impl<'a> Pipeline<'a> {
                         .cloned()
                         .collect();
                     self.check_columns(file, names.iter().map(String::as_str))?;
+                    self.check_struct_keys(file, Some(row.position), |st| {
+                        let items = map.get(&st.name).and_then(Value::as_array);
+                        items
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_object)
+                            .flat_map(|item| item.keys().cloned())
+                            .collect()
+                    })?;
                 }
                 match self.writer().append_row(&row.value) {
                     Ok(()) => self.counts.accepted += 1,
@@ -261,6 +307,13 @@ impl<'a> Pipeline<'a> {
                     .map(|f| f.name().clone())
                     .collect();
                 self.check_columns(file, names.iter().map(String::as_str))?;
+                let arrow_schema = batch.schema();
+                self.check_struct_keys(file, None, |st| {
+                    arrow_schema
+                        .field_with_name(&st.name)
+                        .map(|f| struct_element_names(f.data_type()))
+                        .unwrap_or_default()
+                })?;
                 self.take_batch(file, &batch, first_row)?;
             }
         }
@@ -380,5 +433,20 @@ impl<'a> Pipeline<'a> {
             });
         }
         Ok(())
+    }
+}
+
+/// The element keys of an array-of-struct column (`list<struct>`).
+fn struct_element_names(column: &arrow_schema::DataType) -> Vec<String> {
+    use arrow_schema::DataType;
+    let element = match column {
+        DataType::List(item) | DataType::LargeList(item) | DataType::FixedSizeList(item, _) => {
+            item.data_type()
+        }
+        _ => return Vec::new(),
+    };
+    match element {
+        DataType::Struct(children) => children.iter().map(|c| c.name().clone()).collect(),
+        _ => Vec::new(),
     }
 }

@@ -9,6 +9,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType as ArrowType;
 use serde_json::{Map, Number, Value};
 
+use crate::{DataType, FieldSchema, StructFieldSchema};
+
 /// Row offsets and the child array of a list-like column.
 pub fn list_parts(array: &dyn Array) -> Option<(Vec<usize>, &ArrayRef)> {
     if let Some(list) = array.as_list_opt::<i32>() {
@@ -154,4 +156,105 @@ pub fn arrow_row_to_json(batch: &RecordBatch, row: usize) -> Value {
         object.insert(field.name().clone(), value);
     }
     Value::Object(object)
+}
+
+/// A cell of `array` as the JSON value `field`'s rules check: [`to_json`], except where a
+/// columnar layout spells a value otherwise than JSON does. FLOAT16 and BFLOAT16 vectors given
+/// as raw half bytes (`binary`, `fixed_size_binary` or a list of uint8: the layout our Parquet
+/// and NumPy files and pymilvus's use) become their float values, and a SPARSE_FLOAT_VECTOR
+/// in a string column is its JSON text.
+pub fn field_to_json(
+    array: &dyn Array,
+    row: usize,
+    field: &FieldSchema,
+) -> Result<Value, CellError> {
+    if array.is_null(row) {
+        return Ok(Value::Null);
+    }
+    match field.data_type {
+        DataType::Float16Vector | DataType::BFloat16Vector => {
+            if let Some(bytes) = cell_bytes(array, row)
+                && bytes.len() % 2 == 0
+            {
+                let bf16 = field.data_type == DataType::BFloat16Vector;
+                return bytes
+                    .chunks_exact(2)
+                    .map(|pair| {
+                        let bits = [pair[0], pair[1]];
+                        float_value(if bf16 {
+                            half::bf16::from_le_bytes(bits).to_f64()
+                        } else {
+                            half::f16::from_le_bytes(bits).to_f64()
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array);
+            }
+        }
+        DataType::SparseFloatVector => {
+            if let Some(text) = str_at(array, row) {
+                return Ok(
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()))
+                );
+            }
+        }
+        _ => {}
+    }
+    to_json(array, row)
+}
+
+/// An array-of-struct cell (`list<struct>`) as a list of objects whose sub-fields are read
+/// with [`field_to_json`]; other layouts as [`to_json`] gives them.
+pub fn struct_to_json(
+    array: &dyn Array,
+    row: usize,
+    field: &StructFieldSchema,
+) -> Result<Value, CellError> {
+    if array.is_null(row) {
+        return Ok(Value::Null);
+    }
+    let Some((offsets, child)) = list_parts(array) else {
+        return to_json(array, row);
+    };
+    let Some(elements) = child.as_struct_opt() else {
+        return to_json(array, row);
+    };
+    (offsets[row]..offsets[row + 1])
+        .map(|i| {
+            if elements.is_null(i) {
+                return Ok(Value::Null);
+            }
+            let mut object = Map::new();
+            for (arrow_field, column) in elements.fields().iter().zip(elements.columns()) {
+                let name = arrow_field.name();
+                let value = match field.fields.iter().find(|sub| &sub.name == name) {
+                    Some(sub) => field_to_json(column.as_ref(), i, sub)?,
+                    None => to_json(column.as_ref(), i)?,
+                };
+                object.insert(name.clone(), value);
+            }
+            Ok(Value::Object(object))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
+}
+
+/// The bytes of a binary-like cell: `binary`, `large_binary`, `fixed_size_binary`, or a list
+/// of uint8.
+fn cell_bytes(array: &dyn Array, row: usize) -> Option<&[u8]> {
+    if let Some(a) = array.as_binary_opt::<i32>() {
+        return Some(a.value(row));
+    }
+    if let Some(a) = array.as_binary_opt::<i64>() {
+        return Some(a.value(row));
+    }
+    if let Some(a) = array.as_fixed_size_binary_opt() {
+        return Some(a.value(row));
+    }
+    let (offsets, child) = list_parts(array)?;
+    let bytes = child.as_primitive_opt::<UInt8Type>()?;
+    if bytes.null_count() > 0 {
+        return None;
+    }
+    Some(&bytes.values()[offsets[row]..offsets[row + 1]])
 }

@@ -246,7 +246,7 @@ fn check_field(field: &FieldSchema) -> Result<(), SchemaError> {
     }
     if let Some(default) = &field.default_value {
         if !ty.allows_default() {
-            return err(format!("{ty} fields cannot have a default_value"));
+            return err(no_default(ty, &field.name));
         }
         let fits = match (ty, default) {
             (DataType::Bool, DefaultValue::Bool(_)) => true,
@@ -259,6 +259,9 @@ fn check_field(field: &FieldSchema) -> Result<(), SchemaError> {
             (DataType::VarChar, DefaultValue::String(s)) => {
                 s.len() <= field.max_length.unwrap_or(usize::MAX)
             }
+            // Written as given, as pymilvus writes them; the server parses the ISO time or
+            // WKT when the collection is created.
+            (DataType::Timestamptz | DataType::Geometry, DefaultValue::String(_)) => true,
             _ => false,
         };
         if !fits {
@@ -306,7 +309,7 @@ fn parse_field(value: &Value, position: &str) -> Result<FieldSchema, SchemaError
     if let Some(default) = obj.get("default_value").or_else(|| obj.get("defaultValue"))
         && !default.is_null()
     {
-        field.default_value = Some(parse_default(default, data_type).map_err(err)?);
+        field.default_value = Some(parse_default(default, data_type, &field.name).map_err(err)?);
     }
     Ok(field)
 }
@@ -399,8 +402,20 @@ fn usize_param(
         .ok_or_else(|| format!("\"{key}\" must be a non-negative integer, got {value}"))
 }
 
+/// Why a field of type `ty` cannot have a default value.
+fn no_default(ty: DataType, name: &str) -> String {
+    match ty {
+        // Milvus 2.6's rootcoord checkFieldSchema takes string defaults for VARCHAR,
+        // TIMESTAMPTZ and GEOMETRY only.
+        DataType::Text => format!(
+            "TEXT fields cannot have a default_value: Milvus refuses it (type (Text) of field ({name}) is not equal to the type(DataType_VarChar) of default_value)"
+        ),
+        _ => format!("{ty} fields cannot have a default_value"),
+    }
+}
+
 /// A default from pymilvus's protobuf form (`{"long_data": 42}`) or a plain JSON value.
-fn parse_default(value: &Value, ty: DataType) -> Result<DefaultValue, String> {
+fn parse_default(value: &Value, ty: DataType, name: &str) -> Result<DefaultValue, String> {
     let inner = match value.as_object() {
         Some(map) if map.len() == 1 => map.values().next().unwrap_or(value),
         _ => value,
@@ -417,8 +432,10 @@ fn parse_default(value: &Value, ty: DataType) -> Result<DefaultValue, String> {
         }
         DataType::Float => DefaultValue::Float(number_of(inner).ok_or_else(bad)? as f32),
         DataType::Double => DefaultValue::Double(number_of(inner).ok_or_else(bad)?),
-        DataType::VarChar => DefaultValue::String(inner.as_str().ok_or_else(bad)?.to_string()),
-        _ => return Err(format!("{ty} fields cannot have a default_value")),
+        DataType::VarChar | DataType::Timestamptz | DataType::Geometry => {
+            DefaultValue::String(inner.as_str().ok_or_else(bad)?.to_string())
+        }
+        _ => return Err(no_default(ty, name)),
     })
 }
 

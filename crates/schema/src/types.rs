@@ -158,6 +158,8 @@ impl DataType {
                 | DataType::Float
                 | DataType::Double
                 | DataType::VarChar
+                | DataType::Timestamptz
+                | DataType::Geometry
         )
     }
 

@@ -6,7 +6,6 @@
 //! at a time to JSON and checked by exactly the rules rows go through, so both paths accept
 //! and reject the same values.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -14,14 +13,19 @@ use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType as ArrowType;
 use bulkwriter_schema::rules::{self, RuleError};
-use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema};
+use bulkwriter_schema::{
+    CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema, StructFieldSchema,
+};
 use serde_json::{Map, Value};
 
 use crate::column::Column;
 use crate::options::FileType;
 use crate::pyjson;
+use crate::row::Dropped;
 use crate::segment::{SegmentBuffer, append_resolved, append_value};
-use bulkwriter_schema::arrow_json::{CellError, list_parts, number_at, str_at, to_json};
+use bulkwriter_schema::arrow_json::{
+    CellError, field_to_json, list_parts, number_at, str_at, struct_to_json, to_json,
+};
 
 /// A batch that cannot be appended.
 pub(crate) enum BatchError {
@@ -47,7 +51,7 @@ fn row_error(row: usize, field: &str, error: RuleError) -> BatchError {
 pub(crate) fn append_batch(
     buffer: &mut SegmentBuffer,
     batch: &RecordBatch,
-    dropped: &mut BTreeSet<String>,
+    dropped: &mut Dropped,
 ) -> Result<(), BatchError> {
     let before = buffer.rows;
     match append_columns(buffer, batch, dropped) {
@@ -68,7 +72,7 @@ pub(crate) fn append_batch(
 fn append_columns(
     buffer: &mut SegmentBuffer,
     batch: &RecordBatch,
-    dropped: &mut BTreeSet<String>,
+    dropped: &mut Dropped,
 ) -> Result<(), BatchError> {
     let schema = Arc::clone(&buffer.schema);
     let numpy = buffer.file_type == FileType::Numpy;
@@ -95,10 +99,13 @@ fn append_columns(
         let column = &mut buffer.columns[col];
         col += 1;
         let array = batch.column_by_name(&st.name);
+        if let Some(array) = array {
+            note_struct_columns(st, array.data_type(), dropped);
+        }
         for row in 0..rows {
             let value = match array {
                 Some(a) if !a.is_null(row) => {
-                    to_json(a.as_ref(), row).map_err(|e| cell_error(e, row, &st.name))?
+                    struct_to_json(a.as_ref(), row, st).map_err(|e| cell_error(e, row, &st.name))?
                 }
                 _ => {
                     return Err(row_error(
@@ -125,7 +132,9 @@ fn append_columns(
         .map(|(f, a)| (f.name().as_str(), a))
         .collect();
     if !schema.enable_dynamic_field {
-        dropped.extend(extras.iter().map(|(name, _)| name.to_string()));
+        dropped
+            .columns
+            .extend(extras.iter().map(|(name, _)| name.to_string()));
         return Ok(());
     }
     let column = &mut buffer.columns[col];
@@ -192,16 +201,9 @@ fn append_field(
         }
         let appended = match &fast {
             Some(path) => path.append(column, field, row),
-            None => to_json(array.as_ref(), row)
+            None => field_to_json(array.as_ref(), row, field)
                 .map_err(|e| cell_error(e, row, &field.name))
                 .and_then(|value| {
-                    let value = match (field.data_type, value) {
-                        // A sparse vector in a string column is JSON text.
-                        (DataType::SparseFloatVector, Value::String(text)) => {
-                            serde_json::from_str(&text).unwrap_or(Value::String(text))
-                        }
-                        (_, v) => v,
-                    };
                     append_value(column, field, &value).map_err(|e| row_error(row, &field.name, e))
                 }),
         };
@@ -330,12 +332,18 @@ pub(crate) fn row_object(
     let mut object = Map::new();
     for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
         let name = field.name();
-        let in_schema =
-            schema.field(name).is_some() || schema.struct_fields.iter().any(|s| &s.name == name);
-        if array.is_null(row) && !in_schema {
+        let field = schema.field(name);
+        let struct_field = schema.struct_fields.iter().find(|s| &s.name == name);
+        if array.is_null(row) && field.is_none() && struct_field.is_none() {
             continue;
         }
-        let mut value = to_json(array.as_ref(), row).map_err(|e| cell_error(e, row, name))?;
+        // Columnar layouts of half and sparse vectors are read as their values.
+        let value = match (field, struct_field) {
+            (Some(field), _) => field_to_json(array.as_ref(), row, field),
+            (None, Some(st)) => struct_to_json(array.as_ref(), row, st),
+            (None, None) => to_json(array.as_ref(), row),
+        };
+        let mut value = value.map_err(|e| cell_error(e, row, name))?;
         if name == DYNAMIC_FIELD
             && let Value::String(text) = &value
             && let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(text)
@@ -360,5 +368,26 @@ fn cell_error(error: CellError, row: usize, field: &str) -> BatchError {
             field: field.to_string(),
             message: format!("{v} is not a finite number (Milvus rejects NaN and infinity)"),
         },
+    }
+}
+
+/// Notes the element keys of an array-of-struct column (`list<struct>`) that match no
+/// sub-field: they are not written.
+fn note_struct_columns(field: &StructFieldSchema, column: &ArrowType, dropped: &mut Dropped) {
+    let element = match column {
+        ArrowType::List(item) | ArrowType::LargeList(item) | ArrowType::FixedSizeList(item, _) => {
+            item.data_type()
+        }
+        _ => return,
+    };
+    let ArrowType::Struct(children) = element else {
+        return;
+    };
+    for child in children {
+        if !field.fields.iter().any(|sub| &sub.name == child.name()) {
+            dropped
+                .struct_keys
+                .insert(format!("{}[].{}", field.name, child.name()));
+        }
     }
 }

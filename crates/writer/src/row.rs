@@ -44,13 +44,39 @@ pub(crate) fn struct_value<'a>(
         })
 }
 
+/// Input keys the writer dropped.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Dropped {
+    /// Top-level keys that match no field while the dynamic field is off.
+    pub columns: BTreeSet<String>,
+    /// Keys inside struct elements that match no sub-field, as `struct[].key`.
+    pub struct_keys: BTreeSet<String>,
+}
+
+/// Notes the keys of a struct value's elements that match no sub-field: they are not written
+/// (the caller decides whether they may be dropped).
+pub(crate) fn note_struct_keys(field: &StructFieldSchema, value: &Value, dropped: &mut Dropped) {
+    let Some(items) = value.as_array() else {
+        return;
+    };
+    for item in items.iter().filter_map(Value::as_object) {
+        for key in item.keys() {
+            if !field.fields.iter().any(|sub| &sub.name == key) {
+                dropped
+                    .struct_keys
+                    .insert(format!("{}[].{key}", field.name));
+            }
+        }
+    }
+}
+
 /// The `$meta` object of a row: keys that match no field, and the members of a `$meta` key,
 /// merged in row order as pymilvus does (a later key wins). `None` when the dynamic field is
 /// off; those keys are then added to `dropped`.
 pub(crate) fn dynamic_meta(
     schema: &CollectionSchema,
     row: &Map<String, Value>,
-    dropped: &mut BTreeSet<String>,
+    dropped: &mut Dropped,
 ) -> Result<Option<Map<String, Value>>, FieldError> {
     let mut meta = Map::new();
     for (key, value) in row {
@@ -67,7 +93,7 @@ pub(crate) fn dynamic_meta(
             if schema.enable_dynamic_field {
                 meta.extend(inner.iter().map(|(k, v)| (k.clone(), v.clone())));
             } else {
-                dropped.insert(key.clone());
+                dropped.columns.insert(key.clone());
             }
         } else if schema.field(key).is_none()
             && !schema.struct_fields.iter().any(|s| &s.name == key)
@@ -75,7 +101,7 @@ pub(crate) fn dynamic_meta(
             if schema.enable_dynamic_field {
                 meta.insert(key.clone(), value.clone());
             } else {
-                dropped.insert(key.clone());
+                dropped.columns.insert(key.clone());
             }
         }
     }

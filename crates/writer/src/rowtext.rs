@@ -14,7 +14,6 @@
 //!   into `\n`), is refused with an error instead of being silently changed.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -27,7 +26,7 @@ use serde_json::{Map, Value};
 
 use crate::options::{CsvOptions, FileType};
 use crate::pyjson;
-use crate::row::{FieldError, dynamic_meta, row_object, struct_value};
+use crate::row::{Dropped, FieldError, dynamic_meta, note_struct_keys, row_object, struct_value};
 
 /// One field's value, checked and ready to print.
 enum Cell<'a> {
@@ -128,7 +127,7 @@ impl RowFile {
     pub fn encode_row(
         &mut self,
         row: &Value,
-        dropped: &mut BTreeSet<String>,
+        dropped: &mut Dropped,
         out: &mut String,
     ) -> Result<(), FieldError> {
         out.clear();
@@ -158,6 +157,7 @@ impl RowFile {
         }
         for st in &schema.struct_fields {
             let value = struct_value(st, row)?;
+            note_struct_keys(st, value, dropped);
             let cell = struct_cell(st, value, &mut self.scratch)
                 .map_err(|e| FieldError::new(&st.name, e))?;
             self.write_cell(out, &st.name, DataType::Struct, false, cell, first)

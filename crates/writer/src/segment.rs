@@ -2,7 +2,6 @@
 //! row that fails validation leaves no trace), and the encoded size that decides when the
 //! segment is full.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use std::borrow::Cow;
@@ -16,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::column::{Column, ColumnData, OffsetOverflow};
 use crate::options::FileType;
 use crate::pyjson;
-use crate::row::{FieldError, dynamic_meta, row_object, struct_value};
+use crate::row::{Dropped, FieldError, dynamic_meta, note_struct_keys, row_object, struct_value};
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy)]
@@ -107,11 +106,7 @@ impl SegmentBuffer {
 
     /// Validates one row and appends it; on error nothing of the row is kept.
     /// Keys that are dropped (no schema field, dynamic field off) are added to `dropped`.
-    pub fn append_row(
-        &mut self,
-        row: &Value,
-        dropped: &mut BTreeSet<String>,
-    ) -> Result<(), FieldError> {
+    pub fn append_row(&mut self, row: &Value, dropped: &mut Dropped) -> Result<(), FieldError> {
         let row = row_object(row)?;
         let result = self.append_fields(row, dropped);
         match result {
@@ -157,7 +152,7 @@ impl SegmentBuffer {
     fn append_fields(
         &mut self,
         row: &Map<String, Value>,
-        dropped: &mut BTreeSet<String>,
+        dropped: &mut Dropped,
     ) -> Result<(), FieldError> {
         let schema = Arc::clone(&self.schema);
         let numpy = self.file_type == FileType::Numpy;
@@ -177,6 +172,7 @@ impl SegmentBuffer {
             let column = &mut self.columns[col];
             col += 1;
             let value = struct_value(st, row)?;
+            note_struct_keys(st, value, dropped);
             append_struct(column, st, value).map_err(|e| FieldError::new(&st.name, e))?;
         }
         if let Some(meta) = dynamic_meta(&schema, row, dropped)? {

@@ -15,7 +15,7 @@ use crate::encode::store_segment;
 use crate::error::{Result, WriteError};
 use crate::manifest::{MANIFEST_NAME, RunManifest, SegmentRecord};
 use crate::options::{FileType, WriterOptions};
-use crate::row::FieldError;
+use crate::row::{Dropped, FieldError};
 use crate::rowtext::RowFile;
 use crate::segment::SegmentBuffer;
 
@@ -62,7 +62,7 @@ pub struct BulkWriter {
     rows_written: u64,
     /// Rows given and refused (validation errors, and rows the caller could not read).
     rows_rejected: u64,
-    dropped_keys: BTreeSet<String>,
+    dropped_keys: Dropped,
 }
 
 /// pymilvus's name for a writer to a local directory; see [`BulkWriter::local`].
@@ -126,7 +126,7 @@ impl BulkWriter {
             rows_seen: 0,
             rows_written: 0,
             rows_rejected: 0,
-            dropped_keys: BTreeSet::new(),
+            dropped_keys: Dropped::default(),
         })
     }
 
@@ -389,7 +389,13 @@ impl BulkWriter {
 
     /// Row keys that matched no field and were dropped because the dynamic field is off.
     pub fn dropped_keys(&self) -> &BTreeSet<String> {
-        &self.dropped_keys
+        &self.dropped_keys.columns
+    }
+
+    /// Keys inside struct elements that matched no sub-field and were not written, as
+    /// `struct[].key`.
+    pub fn dropped_struct_keys(&self) -> &BTreeSet<String> {
+        &self.dropped_keys.struct_keys
     }
 
     /// Validates and appends one row (a JSON object). A row that fails validation is not
