@@ -77,25 +77,59 @@ pub enum Command {
 /// `bulkwriter import ...`
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
-    /// Start an import job from a convert manifest (or explicit file groups); prints
-    /// {"jobId"}, or with --wait the job's final state.
+    /// Import a convert manifest's files (or explicit file groups): planned into requests
+    /// within the server's limits, sent in order with at most --max-jobs-in-flight jobs
+    /// running; prints {"jobs": [{"request", "job_id", "state", ...}]}.
     ///
-    /// The manifest is what `bulkwriter convert` printed: its batch_files groups go to
-    /// Milvus's "files" unchanged (Zilliz Cloud: its batch_urls to "objectUrls", or with
-    /// --volume its batch_files to "dataPaths"), and its import_options (CSV sep/nullkey)
-    /// to "options".
+    /// The manifest is what `bulkwriter convert` printed, or a run's manifest.json (which
+    /// also gives each group's rows and bytes): its batch_files groups go to Milvus's
+    /// "files" (Zilliz Cloud: its batch_urls to "objectUrls", or with --volume its
+    /// batch_files to "dataPaths"), at most --max-files-per-request groups a request, and
+    /// its import_options (CSV sep/nullkey) to "options". Each job's id is recorded in a
+    /// state file next to the manifest (<manifest>.import.json, or --state), so running the
+    /// same command again goes on and never sends a request twice. A create that times out
+    /// or gets a 5xx is sent again only if no job of the collection reads its files.
     ///
-    /// Example:
+    /// Examples:
     ///   bulkwriter convert ... > manifest.json
     ///   bulkwriter import create --uri http://127.0.0.1:19530 --collection articles \
-    ///     --manifest manifest.json
+    ///     --manifest manifest.json --wait
+    ///   bulkwriter import create --collection articles --manifest manifest.json --dry-run
+    ///   bulkwriter import create --collection articles --manifest manifest.json \
+    ///     --no-auto-commit --wait --verify
     #[command(verbatim_doc_comment)]
-    Create(ImportCreateArgs),
+    Create(Box<ImportCreateArgs>),
     /// Show a job's state and progress; with --wait, follow it until it completes or fails
     /// (exit 1 with the server's reason if it fails).
+    ///
+    /// Examples:
+    ///   bulkwriter import status 448761 --uri http://127.0.0.1:19530
+    ///   bulkwriter import status 448761 --wait --poll-interval 5s
+    #[command(verbatim_doc_comment)]
     Status(ImportStatusArgs),
-    /// List import jobs (all pages), optionally of one collection.
+    /// List import jobs (all pages), optionally of one collection; prints
+    /// [{"job_id", "collection_name", "state", "progress", "reason"}].
+    ///
+    /// Examples:
+    ///   bulkwriter import list --uri http://127.0.0.1:19530
+    ///   bulkwriter import list --collection articles --page-size 50
+    #[command(verbatim_doc_comment)]
     List(ImportListArgs),
+    /// Commit a two-phase job (created with --no-auto-commit) once it is Uncommitted: its
+    /// rows become visible.
+    Commit(ImportJobIdArgs),
+    /// Abort a two-phase job (created with --no-auto-commit): none of its rows become visible.
+    Abort(ImportJobIdArgs),
+}
+
+/// A job of `import commit` or `import abort`.
+#[derive(Debug, Args)]
+pub struct ImportJobIdArgs {
+    /// The job id `import create` printed.
+    pub job_id: String,
+    /// The API.
+    #[command(flatten)]
+    pub target: ImportTargetArgs,
 }
 
 /// Where the import API is and how to sign in.
@@ -162,12 +196,38 @@ pub struct ImportJobArgs {
     /// Zilliz Cloud: import from this volume (the manifest's batch_files are its paths).
     #[arg(long, value_name = "NAME")]
     pub volume: Option<String>,
-    /// Follow the job until it completes or fails.
+    /// Follow the jobs until they complete or fail.
     #[arg(long)]
     pub wait: bool,
     /// How often --wait asks for progress.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub poll_interval: String,
+    /// File groups per request: Milvus's dataCoord.import.maxImportFileNumPerReq (1024;
+    /// Milvus 2.3 takes 1).
+    #[arg(long, value_name = "N", default_value_t = bulkwriter_import::plan::MAX_FILES_PER_REQUEST, value_parser = clap::value_parser!(usize))]
+    pub max_files_per_request: usize,
+    /// The largest file (or NumPy segment, its files together) the server reads: Milvus's
+    /// dataNode.import.maxImportFileSizeInGB (16 GiB). A larger group is refused before
+    /// anything is sent, and convert refuses a --chunk-size above it before it starts.
+    #[arg(long, value_name = "SIZE", default_value = "16GiB", value_parser = bulkwriter_writer::parse_size)]
+    pub max_file_size: u64,
+    /// Jobs running at once; the next request waits for one to end (Milvus caps jobs at
+    /// dataCoord.import.maxImportJobNum, 1024).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_jobs_in_flight: u16,
+    /// Two-phase import: send options.auto_commit = "false", so each job stops at
+    /// Uncommitted; with --wait it is then committed (see --verify), else commit or abort it
+    /// with `bulkwriter import commit|abort JOB`.
+    #[arg(long)]
+    pub no_auto_commit: bool,
+    /// With --no-auto-commit: commit a job only if it imported exactly the rows the manifest
+    /// lists; otherwise abort it and fail.
+    #[arg(long, requires = "no_auto_commit")]
+    pub verify: bool,
+    /// Print each request's body exactly as it would be sent (secrets as ***) and send
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Arguments of `bulkwriter import create`.
@@ -186,6 +246,9 @@ pub struct ImportCreateArgs {
     /// The job.
     #[command(flatten)]
     pub job: ImportJobArgs,
+    /// Where the jobs are recorded (default: <manifest>.import.json beside --manifest).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// Arguments of `bulkwriter import status`.
@@ -241,6 +304,20 @@ pub enum SchemaCommand {
         /// Turn on the dynamic field ($meta).
         #[arg(long)]
         dynamic: bool,
+    },
+    /// Fetch a collection's schema from Milvus or Zilliz Cloud (REST collections/describe),
+    /// to pass to --schema or edit.
+    ///
+    /// Example:
+    ///   bulkwriter schema fetch --uri http://127.0.0.1:19530 --collection articles > schema.json
+    #[command(verbatim_doc_comment)]
+    Fetch {
+        /// The collection.
+        #[arg(long, value_name = "NAME")]
+        collection: String,
+        /// The API.
+        #[command(flatten)]
+        target: Box<ImportTargetArgs>,
     },
     /// Infer a starting schema from the first rows of a JSONL, JSON, CSV or Parquet file.
     ///
@@ -323,7 +400,7 @@ pub struct ConvertArgs {
     pub csv_sep: String,
 
     /// Submit the written files to an import job when the conversion succeeds (see
-    /// `bulkwriter import create`); the manifest then has "import": {"jobId", ...}.
+    /// `bulkwriter import create`); the manifest then has "import": {"jobs": [{"job_id", ...}]}.
     #[arg(long = "import", requires = "collection")]
     pub submit_import: bool,
 
@@ -349,15 +426,20 @@ pub struct ValidateArgs {
     /// Where and how to read.
     #[command(flatten)]
     pub input: InputArgs,
+    /// The API, for --schema milvus:COLLECTION.
+    #[command(flatten)]
+    pub target: ImportTargetArgs,
 }
 
 /// How inputs are found, read, mapped and checked (shared by convert and validate).
 #[derive(Debug, Args)]
 pub struct InputArgs {
     /// Collection schema: the JSON of pymilvus's CollectionSchema.to_dict(), or of Milvus's
-    /// REST v2 collections/describe (e.g. schemas/medium_articles.json).
-    #[arg(long, value_name = "FILE")]
-    pub schema: PathBuf,
+    /// REST v2 collections/describe (e.g. schemas/medium_articles.json); or
+    /// milvus:COLLECTION to fetch it from the server (--uri/--token, MILVUS_URI/MILVUS_TOKEN,
+    /// or the Zilliz Cloud options).
+    #[arg(long, value_name = "FILE|milvus:COLLECTION")]
+    pub schema: String,
 
     /// Data to read; repeat for several files. Globs ('data/*.parquet') and - (standard
     /// input, with --input-format) are accepted. JSONL and JSON are streamed, never loaded

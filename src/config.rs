@@ -3,10 +3,14 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Result, anyhow, bail};
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
 use bulkwriter_convert::{
     ConvertOptions, CsvOptions, FileType, InputOptions, Target, WriterOptions, load_schema,
 };
+use bulkwriter_schema::CollectionSchema;
+use serde_json::Value;
 
 use crate::cli::{ConvertArgs, ImportJobArgs, ImportTargetArgs, InputArgs, LogFormat};
 
@@ -42,9 +46,25 @@ fn separator(option: &str, text: &str) -> Result<char> {
     }
 }
 
+/// The schema `--schema` names: a file, or `milvus:COLLECTION` fetched from the server.
+fn schema(spec: &str, target: Option<&ImportTargetArgs>) -> Result<(Value, CollectionSchema)> {
+    let Some(collection) = spec.strip_prefix("milvus:") else {
+        return Ok(load_schema(Path::new(spec))?);
+    };
+    let target =
+        target.ok_or_else(|| anyhow!("--schema milvus:{collection} needs the server (--uri)"))?;
+    let json = crate::import_cmd::fetch_schema(target, collection)
+        .with_context(|| format!("--schema {spec}"))?;
+    let schema = CollectionSchema::from_json_value(&json)?;
+    Ok((json, schema))
+}
+
 /// The input options of convert and validate, and how stderr is written.
-pub fn input_options(args: InputArgs) -> Result<(InputOptions, Output)> {
-    let (schema_json, schema) = load_schema(&args.schema)?;
+pub fn input_options(
+    args: InputArgs,
+    target: Option<&ImportTargetArgs>,
+) -> Result<(InputOptions, Output)> {
+    let (schema_json, schema) = schema(&args.schema, target)?;
     let files = bulkwriter_input::expand(&args.input, args.input_format)?;
     let mut mapping = HashMap::new();
     for (from, to) in args.mapping {
@@ -100,7 +120,14 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
             (None, Some(output)) => Target::New(output),
             (None, None) => bail!("give --output DIR|URL, or --resume DATA_PATH"),
         };
-        let (input, output) = input_options(args.input)?;
+        if args.chunk_size > args.import_job.max_file_size {
+            bail!(
+                "--chunk-size {} is above --max-file-size {}: Milvus reads at most that much per file (per NumPy segment), so such segments could not be imported",
+                args.chunk_size,
+                args.import_job.max_file_size
+            );
+        }
+        let (input, output) = input_options(args.input, Some(&args.import_target))?;
         Ok(ConvertConfig {
             options: ConvertOptions {
                 input,

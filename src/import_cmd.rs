@@ -1,12 +1,16 @@
-//! `bulkwriter import create|status|list`, and `convert --import`: the import REST client of
-//! `bulkwriter_import` driven from the command line, with a progress bar while waiting.
+//! `bulkwriter import create|status|list|commit|abort`, `convert --import` and
+//! `schema fetch`: the import REST client, planner and submitter of `bulkwriter_import`
+//! driven from the command line, with a progress bar while waiting.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+use std::path::PathBuf;
+
 use bulkwriter_import::{
-    ClientOptions, CreateImport, ImportClient, ImportSource, JobProgress, Secret, Target,
+    ClientOptions, CreateImport, ImportClient, ImportPlan, ImportSource, JobProgress, Limits,
+    Secret, SubmitError, SubmitOptions, SubmittedJob, Target, planned_create,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -15,6 +19,9 @@ use crate::cli::{
     ImportCommand, ImportCreateArgs, ImportJobArgs, ImportListArgs, ImportStatusArgs,
     ImportTargetArgs,
 };
+
+/// Where jobs are created (for dry runs).
+const CREATE_PATH: &str = "/v2/vectordb/jobs/import/create";
 
 /// A duration option (`30s`, `500ms`, `2min`), parsed as storage options' durations are.
 fn duration(option: &str, text: &str) -> Result<Duration> {
@@ -60,75 +67,185 @@ pub fn client(args: &ImportTargetArgs) -> Result<ImportClient> {
     Ok(ImportClient::new(target, options)?)
 }
 
-fn groups(value: &Value, key: &str) -> Result<Vec<Vec<String>>> {
-    serde_json::from_value(value[key].clone())
-        .map_err(|_| anyhow!("the manifest has no \"{key}\" list of file groups"))
-}
-
-/// The import request for a convert manifest.
-fn request(client: &ImportClient, manifest: &Value, job: &ImportJobArgs) -> Result<CreateImport> {
+/// The request every planned request is made from: collection, partition, options and
+/// credentials, with no files yet.
+fn template(client: &ImportClient, job: &ImportJobArgs) -> Result<CreateImport> {
     let collection_name = job
         .collection
         .clone()
         .ok_or_else(|| anyhow!("--collection is needed to import"))?;
     let source = match client.target() {
-        Target::Milvus { .. } => ImportSource::Files(groups(manifest, "batch_files")?),
+        Target::Milvus { .. } => ImportSource::Files(Vec::new()),
         Target::ZillizCloud { .. } => match &job.volume {
             Some(name) => ImportSource::Volume {
                 name: name.clone(),
-                data_paths: groups(manifest, "batch_files")?,
+                data_paths: Vec::new(),
             },
-            None => ImportSource::ObjectUrls {
-                urls: groups(manifest, "batch_urls")?,
-                access_key: Secret::new(job.access_key.clone().ok_or_else(|| {
-                    anyhow!("Zilliz Cloud reads the files with --access-key and --secret-key (or use --volume)")
-                })?),
-                secret_key: Secret::new(job.secret_key.clone().ok_or_else(|| {
-                    anyhow!("Zilliz Cloud reads the files with --access-key and --secret-key (or use --volume)")
-                })?),
-                token: job.session_token.clone().map(Secret::new),
-            },
+            None => {
+                let keys = || {
+                    anyhow!(
+                        "Zilliz Cloud reads the files with --access-key and --secret-key (or use --volume)"
+                    )
+                };
+                ImportSource::ObjectUrls {
+                    urls: Vec::new(),
+                    access_key: Secret::new(job.access_key.clone().ok_or_else(keys)?),
+                    secret_key: Secret::new(job.secret_key.clone().ok_or_else(keys)?),
+                    token: job.session_token.clone().map(Secret::new),
+                }
+            }
         },
     };
-    let mut options: std::collections::BTreeMap<String, String> =
-        serde_json::from_value(manifest["import_options"].clone()).unwrap_or_default();
-    options.extend(job.import_options.iter().cloned());
-    if source_is_empty(&source) {
-        bail!("the manifest lists no files: nothing to import");
-    }
     Ok(CreateImport {
         collection_name,
         partition_name: job.partition.clone(),
         source,
-        options,
+        options: job.import_options.iter().cloned().collect(),
     })
 }
 
-fn source_is_empty(source: &ImportSource) -> bool {
-    match source {
-        ImportSource::Files(g) | ImportSource::Volume { data_paths: g, .. } => g.is_empty(),
-        ImportSource::ObjectUrls { urls, .. } => urls.is_empty(),
+/// The limits the plan respects.
+pub fn limits(job: &ImportJobArgs) -> Limits {
+    Limits {
+        max_files_per_request: job.max_files_per_request,
+        max_file_size: job.max_file_size,
     }
 }
 
-/// Submits a manifest's files; returns `{"jobId"}`, or the final state with `--wait`.
+/// Warns when local paths go to a server that is not on this machine: it cannot read them.
+fn warn_local_paths(client: &ImportClient, plan: &ImportPlan) {
+    let local = plan
+        .requests
+        .iter()
+        .flat_map(|r| &r.groups)
+        .flat_map(|g| &g.files)
+        .find(|f| f.starts_with('/'));
+    let Some(local) = local else { return };
+    let remote = match client.target() {
+        Target::Milvus { uri, .. } => {
+            let host = uri
+                .split("://")
+                .nth(1)
+                .unwrap_or(uri)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("");
+            !matches!(host, "localhost" | "127.0.0.1" | "[::1]" | "")
+        }
+        Target::ZillizCloud { .. } => true,
+    };
+    if remote {
+        eprintln!(
+            "warning: the files are local paths ({local}, ...), which a server on another machine cannot read: write them to the server's bucket (--output s3://...) to import them there"
+        );
+    }
+}
+
+/// Submits a manifest's files as planned requests; returns `{"jobs": [...]}`, or with
+/// `--dry-run` the requests it would send.
 pub fn submit_manifest(
     target: &ImportTargetArgs,
     job: &ImportJobArgs,
     manifest: &Value,
+    state_file: Option<PathBuf>,
 ) -> Result<Value> {
     let client = client(target)?;
-    let request = request(&client, manifest, job)?;
-    let job_id = client.create(&request)?;
-    if !job.wait {
-        return Ok(json!({"jobId": job_id}));
+    let template = template(&client, job)?;
+    let mut plan =
+        bulkwriter_import::plan::plan_manifests(std::slice::from_ref(manifest), limits(job))?;
+    if plan.groups == 0 {
+        bail!("the manifest lists no files: nothing to import");
     }
-    let progress = wait(
-        &client,
-        &job_id,
-        duration("--poll-interval", &job.poll_interval)?,
-    )?;
-    finished(progress)
+    // The manifest's CSV options, then --import-option on top.
+    plan.options.extend(template.options.clone());
+    let template = CreateImport {
+        options: plan.options.clone(),
+        ..template
+    };
+    warn_local_paths(&client, &plan);
+    if job.dry_run {
+        let mut template = template;
+        if job.no_auto_commit {
+            template
+                .options
+                .insert("auto_commit".into(), "false".into());
+        }
+        let requests: Vec<Value> = plan
+            .requests
+            .iter()
+            .map(|r| {
+                let request = planned_create(&template, r);
+                json!({"url": client.url(CREATE_PATH), "body": client.redacted_create_body(&request),
+                       "groups": r.groups.len(), "rows": r.rows, "bytes": r.bytes})
+            })
+            .collect();
+        return Ok(
+            json!({"dry_run": true, "requests": requests, "groups": plan.groups,
+                         "rows": plan.rows, "bytes": plan.bytes}),
+        );
+    }
+    let options = SubmitOptions {
+        max_jobs_in_flight: job.max_jobs_in_flight.into(),
+        poll_interval: duration("--poll-interval", &job.poll_interval)?,
+        wait: job.wait,
+        two_phase: job.no_auto_commit,
+        verify: job.verify,
+        state_file,
+    };
+    let bar = JobsBar::new(job.wait || job.no_auto_commit);
+    let several = plan.requests.len() > 1;
+    let jobs =
+        bulkwriter_import::submit::submit(&client, &template, &plan, &options, &mut |jobs| {
+            bar.show(jobs)
+        });
+    bar.clear();
+    let jobs = jobs.map_err(|e| match &e {
+        SubmitError::Request { request, .. } if several => {
+            let request = *request;
+            anyhow::Error::new(e).context(format!(
+                "request {request} of {} (the jobs created so far are recorded; run the same command again to go on)",
+                plan.requests.len()
+            ))
+        }
+        _ => anyhow::Error::new(e),
+    })?;
+    Ok(json!({"jobs": jobs}))
+}
+
+/// A bar of the jobs' states while waiting, on a terminal.
+struct JobsBar(Option<ProgressBar>);
+
+impl JobsBar {
+    fn new(waiting: bool) -> JobsBar {
+        JobsBar((waiting && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} import {msg} ({elapsed})")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(125));
+            bar
+        }))
+    }
+
+    fn show(&self, jobs: &[SubmittedJob]) {
+        if let Some(bar) = &self.0 {
+            let created = jobs.iter().filter(|j| j.job_id.is_some()).count();
+            let done = jobs
+                .iter()
+                .filter(|j| j.state.to_ascii_lowercase().contains("completed"))
+                .count();
+            bar.set_message(format!(
+                "{created}/{} jobs created, {done} completed",
+                jobs.len()
+            ));
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 /// Follows a job until it completes or fails, with a bar on a terminal.
@@ -181,10 +298,27 @@ fn finished(progress: JobProgress) -> Result<Value> {
 /// Runs an import subcommand and returns what to print.
 pub fn run(command: ImportCommand) -> Result<Value> {
     match command {
-        ImportCommand::Create(args) => create(args),
+        ImportCommand::Create(args) => create(*args),
         ImportCommand::Status(args) => status(args),
         ImportCommand::List(args) => list(args),
+        ImportCommand::Commit(args) => {
+            client(&args.target)?.commit(&args.job_id)?;
+            Ok(json!({"job_id": args.job_id, "committed": true}))
+        }
+        ImportCommand::Abort(args) => {
+            client(&args.target)?.abort(&args.job_id)?;
+            Ok(json!({"job_id": args.job_id, "aborted": true}))
+        }
     }
+}
+
+/// A collection's schema from the server (`collections/describe`), checked to load.
+pub fn fetch_schema(target: &ImportTargetArgs, collection: &str) -> Result<Value> {
+    let schema = client(target)?.describe_collection(collection)?;
+    bulkwriter_schema::CollectionSchema::from_json_value(&schema).with_context(|| {
+        format!("the schema the server describes for collection {collection} cannot be read")
+    })?;
+    Ok(schema)
 }
 
 fn create(args: ImportCreateArgs) -> Result<Value> {
@@ -208,7 +342,14 @@ fn create(args: ImportCreateArgs) -> Result<Value> {
             json!({"batch_files": groups, "batch_urls": groups})
         }
     };
-    submit_manifest(&args.target, &args.job, &manifest)
+    // The jobs are recorded beside the manifest file, so a rerun goes on.
+    let state = args.state.clone().or_else(|| {
+        args.manifest
+            .as_deref()
+            .filter(|path| *path != "-")
+            .map(|path| PathBuf::from(format!("{path}.import.json")))
+    });
+    submit_manifest(&args.target, &args.job, &manifest, state)
 }
 
 fn status(args: ImportStatusArgs) -> Result<Value> {

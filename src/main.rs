@@ -68,7 +68,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .inspect_err(|_| reporter.abandon())?;
             report_written(&reporter, &summary);
             if let Some((target, job)) = &config.import {
-                match import_cmd::submit_manifest(target, job, &serde_json::to_value(&summary)?) {
+                // The run's manifest gives each group's rows and bytes to the plan.
+                let manifest = run_manifest(&summary).unwrap_or(serde_json::to_value(&summary)?);
+                match import_cmd::submit_manifest(target, job, &manifest, None) {
                     Ok(job) => summary.import = Some(job),
                     Err(error) => {
                         // The files are written: print where, so the import can be retried.
@@ -87,7 +89,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => {
-            let (input, output) = config::input_options(args.input)?;
+            let (input, output) = config::input_options(args.input, Some(&args.target))?;
             let mut reporter = Reporter::new(output.log_format, output.quiet);
             // Validation writes nothing, so Ctrl-C simply ends it.
             let report =
@@ -106,6 +108,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The run's own manifest (with each segment's rows and bytes), when it is a local file.
+fn run_manifest(summary: &RunSummary) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(&summary.manifest).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// The one-line summary of a conversion on stderr.

@@ -13,6 +13,9 @@ use crate::cli::SchemaCommand;
 pub fn run(command: SchemaCommand) -> Result<String> {
     let schema = match command {
         SchemaCommand::Template { fields, dynamic } => template(&fields, dynamic)?,
+        SchemaCommand::Fetch { collection, target } => {
+            crate::import_cmd::fetch_schema(&target, &collection)?
+        }
         SchemaCommand::Infer {
             input,
             input_format,

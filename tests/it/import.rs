@@ -166,7 +166,8 @@ fn create_sends_the_manifest_groups_and_csv_options() {
         "--import-option",
         "timeout=300s",
     ]);
-    assert_eq!(stdout_json(&out), json!({"jobId": "448761"}));
+    // The same key names as `import status` and `import list`.
+    assert_eq!(stdout_json(&out)["jobs"][0]["job_id"], "448761");
     let sent = server.requests(CREATE);
     assert_eq!(sent.len(), 1);
     assert_eq!(
@@ -214,7 +215,11 @@ fn convert_import_submits_the_manifest_groups_unchanged() {
             "articles",
         ]);
         let manifest = stdout_json(&out);
-        assert_eq!(manifest["import"], json!({"jobId": "1"}));
+        assert_eq!(manifest["import"]["jobs"][0]["job_id"], "1");
+        assert_eq!(
+            manifest["import"]["jobs"][0]["rows"], 60,
+            "from the run's manifest"
+        );
         let groups = manifest["batch_files"].as_array().unwrap();
         assert!(groups.len() > 1);
         assert!(
@@ -270,7 +275,7 @@ fn zilliz_cloud_gets_object_urls_and_keys_that_are_never_printed() {
         "SKSECRET",
     ];
     let out = bulkwriter(&args);
-    assert_eq!(stdout_json(&out), json!({"jobId": "job-9"}));
+    assert_eq!(stdout_json(&out)["jobs"][0]["job_id"], "job-9");
     let sent = server.requests(CREATE).pop().unwrap();
     assert_eq!(
         sent.body,
@@ -280,7 +285,18 @@ fn zilliz_cloud_gets_object_urls_and_keys_that_are_never_printed() {
     );
     assert_eq!(sent.headers["authorization"], "Bearer APIKEYSECRET");
 
+    // The job is recorded beside the manifest, without secrets; running again sends nothing.
+    let state = std::fs::read_to_string(dir.path().join("m.json.import.json")).unwrap();
+    assert!(
+        state.contains("job-9") && !state.contains("SECRET"),
+        "{state}"
+    );
+    let out = bulkwriter(&args);
+    assert_eq!(stdout_json(&out)["jobs"][0]["job_id"], "job-9");
+    assert_eq!(server.requests(CREATE).len(), 1, "no request is sent twice");
+
     // A refusal shows the server's message and none of the secrets.
+    std::fs::remove_file(dir.path().join("m.json.import.json")).unwrap();
     server.answer(
         CREATE,
         &[(200, json!({"code": 80001, "message": "invalid object url"}))],

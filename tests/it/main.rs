@@ -12,6 +12,7 @@ mod golden_numpy;
 mod golden_parquet;
 mod golden_rows;
 mod import;
+mod import_plan;
 mod input_paths;
 mod inputs;
 mod library;

@@ -7,9 +7,19 @@
 //! [`ImportError::Api`] carrying the server's message). Connection failures, timeouts, 429
 //! and 5xx answers are retried with backoff. TLS certificates are verified (an extra CA can be
 //! trusted). Tokens, API keys and secret keys are held in [`Secret`], which never prints.
+//!
+//! [`plan`] cuts a run's file groups into requests within the server's limits, and
+//! [`submit`] sends them with a bounded number of jobs in flight, recording each job so a
+//! rerun never sends a request twice; two-phase imports are committed or aborted there.
+
+pub mod plan;
+pub mod submit;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+pub use plan::{FileGroup, ImportPlan, Limits, PlanError, PlannedRequest};
+pub use submit::{SubmitError, SubmitOptions, SubmittedJob, planned_create};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -87,6 +97,18 @@ pub enum ImportError {
     },
 }
 
+impl ImportError {
+    /// Whether the request may have been carried out although no answer says so: the
+    /// connection failed or timed out after sending, or the server answered 5xx.
+    pub fn ambiguous(&self) -> bool {
+        match self {
+            ImportError::Network { .. } => true,
+            ImportError::Http { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
 /// Who runs the import.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -116,6 +138,9 @@ pub enum Target {
         db_name: Option<String>,
     },
 }
+
+/// Where jobs are created.
+const CREATE_PATH: &str = "/v2/vectordb/jobs/import/create";
 
 /// Zilliz Cloud's public API endpoint.
 pub const ZILLIZ_CLOUD_ENDPOINT: &str = "https://api.cloud.zilliz.com";
@@ -178,6 +203,23 @@ pub struct JobProgress {
 }
 
 impl JobProgress {
+    /// Whether the job waits for a commit or an abort (two-phase import).
+    pub fn uncommitted(&self) -> bool {
+        self.state.eq_ignore_ascii_case("uncommitted")
+    }
+
+    /// The files the job reads, as its details name them (a NumPy group's files may be
+    /// named together, comma-separated).
+    pub fn files(&self) -> Vec<String> {
+        self.details
+            .iter()
+            .filter_map(|d| d["fileName"].as_str())
+            .flat_map(|names| names.split(','))
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
     /// Whether the job ended well.
     pub fn completed(&self) -> bool {
         self.state.eq_ignore_ascii_case("completed")
@@ -327,6 +369,12 @@ impl ImportClient {
 
     /// POSTs `body` to `path` and returns the answer's `data`, retrying transient failures.
     fn post(&self, path: &str, body: &Value) -> Result<Value, ImportError> {
+        self.post_with(path, body, self.options.retries)
+    }
+
+    /// [`Self::post`] with at most `retries` retries: a request that is not safe to repeat
+    /// (creating a job) is sent once, and its caller decides.
+    fn post_with(&self, path: &str, body: &Value, retries: u32) -> Result<Value, ImportError> {
         let url = format!("{}{path}", self.endpoint());
         let mut attempt = 0;
         loop {
@@ -385,7 +433,7 @@ impl ImportClient {
                     }
                 }
             };
-            if attempt >= self.options.retries {
+            if attempt >= retries {
                 return Err(transient);
             }
             std::thread::sleep(self.options.backoff * 2u32.saturating_pow(attempt));
@@ -445,10 +493,31 @@ impl ImportClient {
         Value::Object(body)
     }
 
-    /// Starts an import job; returns its id.
+    /// The URL a request to `path` goes to.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.endpoint())
+    }
+
+    /// [`Self::create_body`] with the secrets (keys, tokens) shown as `***`: what a dry run
+    /// prints.
+    pub fn redacted_create_body(&self, request: &CreateImport) -> Value {
+        let mut body = self.create_body(request);
+        if let Value::Object(map) = &mut body {
+            for key in ["accessKey", "secretKey", "token"] {
+                if let Some(value) = map.get_mut(key) {
+                    *value = json!("***");
+                }
+            }
+        }
+        body
+    }
+
+    /// Starts an import job; returns its id. The request is sent once: a timeout or a 5xx
+    /// answer may still have created the job (see [`crate::submit`], which looks before it
+    /// sends again).
     pub fn create(&self, request: &CreateImport) -> Result<String, ImportError> {
-        let path = "/v2/vectordb/jobs/import/create";
-        let data = self.post(path, &self.create_body(request))?;
+        let path = CREATE_PATH;
+        let data = self.post_with(path, &self.create_body(request), 0)?;
         let job_id = text_field(&data, &["jobId", "jobID"]);
         if job_id.is_empty() {
             return Err(ImportError::Response {
@@ -457,6 +526,32 @@ impl ImportClient {
             });
         }
         Ok(job_id)
+    }
+
+    /// Commits a job created with `auto_commit` `"false"` once it is `Uncommitted`.
+    pub fn commit(&self, job_id: &str) -> Result<(), ImportError> {
+        self.job_call("/v2/vectordb/jobs/import/commit", job_id)
+    }
+
+    /// Aborts a job created with `auto_commit` `"false"`: none of its rows become visible.
+    pub fn abort(&self, job_id: &str) -> Result<(), ImportError> {
+        self.job_call("/v2/vectordb/jobs/import/abort", job_id)
+    }
+
+    fn job_call(&self, path: &str, job_id: &str) -> Result<(), ImportError> {
+        let mut body = Map::new();
+        self.scope(&mut body);
+        body.insert("jobId".into(), json!(job_id));
+        self.post(path, &Value::Object(body)).map(|_| ())
+    }
+
+    /// A collection's description (`collections/describe`'s `data`): its schema, in the
+    /// REST v2 form `bulkwriter_schema` reads.
+    pub fn describe_collection(&self, collection_name: &str) -> Result<Value, ImportError> {
+        let mut body = Map::new();
+        self.scope(&mut body);
+        body.insert("collectionName".into(), json!(collection_name));
+        self.post("/v2/vectordb/collections/describe", &Value::Object(body))
     }
 
     /// Describes a job: state, progress, reason and per-file details.
