@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace.
+# Runs every test of the workspace, and of the Python package (tests/python/package, pytest).
 #
 # The tests check our files with readers that are not ours: numpy, pyarrow and ml_dtypes in a
 # Python venv (created once under target/test-venv, versions in tests/python/requirements.txt),
@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${BULKWRITER_VENV:-$PWD/target/test-venv}"
-if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c, pytest, pymilvus.bulk_writer" 2>/dev/null \
+  || [ ! -x "$venv/bin/maturin" ]; then
   echo "tests/run.sh: creating the test venv in $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
@@ -38,6 +39,19 @@ status=${PIPESTATUS[0]}
 cargo test --workspace --locked --doc 2>&1 | tee -a "$log"
 doc=${PIPESTATUS[0]}
 if [ "$doc" != 0 ] && [ "$status" = 0 ]; then status=$doc; fi
+# The Python package (crates/python): built into the test venv by maturin, reusing the
+# crates the tests just compiled, then its pytest suite, while the object stores run.
+VIRTUAL_ENV="$venv" "$venv/bin/maturin" develop --locked 2>&1 | grep -v "^Ignoring" | tee -a "$log"
+python_build=${PIPESTATUS[0]}
+if [ "$python_build" != 0 ]; then
+  echo "tests/run.sh: the Python package did not build" | tee -a "$log"
+  [ "$status" = 0 ] && status=$python_build
+else
+  BULKWRITER_BINARY="$PWD/target/debug/bulkwriter" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+    tests/python/package 2>&1 | tee -a "$log"
+  pytest_status=${PIPESTATUS[0]}
+  if [ "$pytest_status" != 0 ] && [ "$status" = 0 ]; then status=$pytest_status; fi
+fi
 set -e
 emulators_stop
 

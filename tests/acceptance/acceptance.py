@@ -265,9 +265,9 @@ class Report:
             print(f"PASS {name}", flush=True)
 
 
-def run_case(args, report, name, build, formats):
-    rng = random.Random(name)
-    spec, rows = build(rng)
+def case_files(args, name, spec, rows):
+    """Writes a case's schema and rows (JSONL) under the work folder; returns the folder
+    and the two paths."""
     case_dir = os.path.join(args.workdir, name)
     os.makedirs(case_dir, exist_ok=True)
     schema_path = os.path.join(case_dir, "schema.json")
@@ -276,6 +276,13 @@ def run_case(args, report, name, build, formats):
     with open(rows_path, "w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
+    return case_dir, schema_path, rows_path
+
+
+def run_case(args, report, name, build, formats):
+    rng = random.Random(name)
+    spec, rows = build(rng)
+    case_dir, schema_path, rows_path = case_files(args, name, spec, rows)
     for fmt in formats:
         check = f"{name} {fmt}"
         collection = f"{name}_{fmt.lower()}"
@@ -353,16 +360,8 @@ def run_plan_case(args, report):
     """An import plan of several requests, one group each (Milvus 2.3 takes one group a
     request): `bulkwriter import create --dry-run` plans them, each request's groups are
     imported, and every row arrives once."""
-    rng = random.Random("plan")
-    spec, rows = case_medium(rng)
-    case_dir = os.path.join(args.workdir, "plan")
-    os.makedirs(case_dir, exist_ok=True)
-    schema_path = os.path.join(case_dir, "schema.json")
-    rows_path = os.path.join(case_dir, "rows.jsonl")
-    json.dump(spec, open(schema_path, "w"))
-    with open(rows_path, "w") as f:
-        for row in rows:
-            f.write(json.dumps(row) + "\n")
+    spec, rows = case_medium(random.Random("plan"))
+    case_dir, schema_path, rows_path = case_files(args, "plan", spec, rows)
     for fmt in ["PARQUET", "NUMPY"]:
         check = f"plan {fmt}"
         collection = f"plan_{fmt.lower()}"

@@ -376,11 +376,32 @@ impl ImportClient {
     /// (creating a job) is sent once, and its caller decides.
     fn post_with(&self, path: &str, body: &Value, retries: u32) -> Result<Value, ImportError> {
         let url = format!("{}{path}", self.endpoint());
+        let (status, text) = self.send(&url, body, retries)?;
+        if (200..300).contains(&status) {
+            return self.unwrap_answer(&url, &text);
+        }
+        Err(ImportError::Http {
+            url,
+            status,
+            body: truncated(&text),
+        })
+    }
+
+    /// POSTs `body` to `path` and returns the HTTP status and body as they came, with the
+    /// retries of every call: the raw answer, as pymilvus's `bulk_import` returns it.
+    pub fn post_raw(&self, path: &str, body: &Value) -> Result<(u16, String), ImportError> {
+        let url = format!("{}{path}", self.endpoint());
+        self.send(&url, body, self.options.retries)
+    }
+
+    /// Sends a request, retrying connection failures, timeouts, 429 and 5xx answers up to
+    /// `retries` times with backoff; returns the last answer's status and body.
+    fn send(&self, url: &str, body: &Value, retries: u32) -> Result<(u16, String), ImportError> {
         let mut attempt = 0;
         loop {
             let mut request = self
                 .http
-                .post(&url)
+                .post(url)
                 .header("Accept", "application/json")
                 .json(body);
             match &self.target {
@@ -396,22 +417,15 @@ impl ImportClient {
                     request = request.bearer_auth(api_key.expose());
                 }
             }
-            let transient = match request.send() {
+            let failure = match request.send() {
                 Ok(response) => {
                     let status = response.status();
                     let text = response.text().unwrap_or_default();
-                    if status.is_success() {
-                        return self.unwrap_answer(&url, &text);
+                    let transient = status.is_server_error() || status.as_u16() == 429;
+                    if !transient || attempt >= retries {
+                        return Ok((status.as_u16(), text));
                     }
-                    let error = ImportError::Http {
-                        url: url.clone(),
-                        status: status.as_u16(),
-                        body: truncated(&text),
-                    };
-                    if !(status.is_server_error() || status.as_u16() == 429) {
-                        return Err(error);
-                    }
-                    error
+                    None
                 }
                 Err(e) => {
                     let message = if e.is_timeout() {
@@ -427,14 +441,16 @@ impl ImportClient {
                         }
                         message
                     };
-                    ImportError::Network {
-                        url: url.clone(),
+                    Some(ImportError::Network {
+                        url: url.to_string(),
                         message,
-                    }
+                    })
                 }
             };
-            if attempt >= retries {
-                return Err(transient);
+            if let Some(failure) = failure
+                && attempt >= retries
+            {
+                return Err(failure);
             }
             std::thread::sleep(self.options.backoff * 2u32.saturating_pow(attempt));
             attempt += 1;
