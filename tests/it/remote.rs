@@ -278,7 +278,8 @@ fn large_segments_upload_whole() {
         state ^= state >> 27;
         (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f64 / (1u64 << 24) as f64
     };
-    let rows: Vec<Value> = (0..3000)
+    // Enough rows for a Parquet file of more than 9 MiB (vectors are written plain).
+    let rows: Vec<Value> = (0..3500)
         .map(|i| {
             let vector: Vec<f64> = (0..768).map(|_| next()).collect();
             serde_json::json!({"id": i, "title": format!("t{i}"), "vector": vector, "link": "l",

@@ -302,3 +302,33 @@ def test_help_explains():
 
     text = pydoc.render_doc(bulkwriter.LocalBulkWriter, renderer=pydoc.plaintext)
     assert "append_batch" in text and "no Python object per value" in text
+
+
+def test_azure_connect_params_write_what_a_local_writer_writes(tmp_path, medium_rows):
+    account = os.environ.get("BULKWRITER_TEST_AZURE_ACCOUNT")
+    if not account:
+        pytest.skip("no local Azure server (tests/run.sh starts Azurite)")
+    from azure.storage.blob import BlobServiceClient
+
+    endpoint, key = os.environ["BULKWRITER_TEST_AZURE_ENDPOINT"], os.environ["BULKWRITER_TEST_AZURE_KEY"]
+    container = os.environ["BULKWRITER_TEST_AZURE_CONTAINER"]
+    conn_str = (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+                f"BlobEndpoint={endpoint};")
+    local = LocalBulkWriter(str(MEDIUM_SCHEMA), str(tmp_path), file_type=BulkFileType.NUMPY)
+    params = [
+        RemoteBulkWriter.AzureConnectParam(container_name=container, conn_str=conn_str),
+        RemoteBulkWriter.AzureConnectParam(container_name=container, conn_str="", account_url=endpoint,
+                                           credential=key),
+    ]
+    writers = [RemoteBulkWriter(str(MEDIUM_SCHEMA), f"py/azure-{time.time_ns()}-{i}", p,
+                                file_type=BulkFileType.NUMPY) for i, p in enumerate(params)]
+    for row in medium_rows:
+        for writer in [local, *writers]:
+            writer.append_row(row)
+    for writer in [local, *writers]:
+        writer.commit()
+    blobs = BlobServiceClient.from_connection_string(conn_str).get_container_client(container)
+    for writer in writers:
+        assert len(writer.batch_files) == len(local.batch_files) == 1
+        for key_name, path in zip(writer.batch_files[0], local.batch_files[0]):
+            assert blobs.download_blob(key_name).readall() == Path(path).read_bytes(), key_name
