@@ -351,7 +351,7 @@ pub struct ConvertArgs {
     pub input: InputArgs,
 
     /// Output file type.
-    #[arg(long, value_parser = file_type_parser())]
+    #[arg(long, value_parser = file_type_parser(), ignore_case = true)]
     pub format: FileType,
 
     /// Where segments go: <output>/<uuid>/. A local directory (created if missing), or
@@ -380,8 +380,10 @@ pub struct ConvertArgs {
     #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub storage_options: Vec<(String, String)>,
 
-    /// Close a segment once its encoded size passes this (e.g. 128MiB, 512MB, 1GiB, 4096).
-    /// MB and MiB both mean 1024×1024 bytes, as in pymilvus.
+    /// Close a segment once its encoded size passes this (e.g. 128MiB, 512MB, 1.5GB, 4096).
+    /// MB and MiB both mean 1024×1024 bytes, as in pymilvus. The size is measured before
+    /// Parquet's compression, so Parquet files come out somewhat smaller; Milvus reads at most
+    /// 16 GiB per file (--max-file-size).
     #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = bulkwriter_writer::parse_size)]
     pub chunk_size: u64,
 
@@ -449,7 +451,7 @@ pub struct InputArgs {
 
     /// How to read the inputs; by default from each file's extension (.jsonl/.ndjson, .json,
     /// .csv/.tsv, .parquet, .npy, .fvecs, .bvecs, .ivecs; a directory is a NumPy folder).
-    #[arg(long, value_parser = input_format_parser())]
+    #[arg(long, value_parser = input_format_parser(), ignore_case = true)]
     pub input_format: Option<InputFormat>,
 
     /// Rename an input column to a schema field, INPUT=FIELD; repeatable.
@@ -541,9 +543,15 @@ fn formats_parser(
 
 /// `--format`: the writer's file types by name.
 fn file_type_parser() -> impl TypedValueParser<Value = FileType> {
-    PossibleValuesParser::new(
-        FileType::ALL.map(|t| PossibleValue::new(t.name()).help(t.describe())),
-    )
+    PossibleValuesParser::new(FileType::ALL.map(|t| {
+        let value = PossibleValue::new(t.name()).help(t.describe());
+        // pymilvus's NPY, and the extension, for NUMPY.
+        if t == FileType::Numpy {
+            value.alias("npy")
+        } else {
+            value
+        }
+    }))
     .map(|name| name.parse::<FileType>().unwrap_or(FileType::Parquet))
 }
 

@@ -74,18 +74,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(job) => summary.import = Some(job),
                     Err(error) => {
                         // The files are written: print where, so the import can be retried.
-                        println!("{}", serde_json::to_string(&summary)?);
+                        print_out(&serde_json::to_string(&summary)?);
                         return Err(error.context(
                             "the files were written (manifest on stdout), but the import failed; retry with `bulkwriter import create --manifest`",
                         ));
                     }
                 }
             }
-            println!("{}", serde_json::to_string(&summary)?);
+            print_out(&serde_json::to_string(&summary)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Import(command) => {
-            println!("{}", serde_json::to_string(&import_cmd::run(*command)?)?);
+            print_out(&serde_json::to_string(&import_cmd::run(*command)?)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate(args) => {
@@ -96,7 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bulkwriter_convert::validate(&input, &mut reporter, &AtomicBool::new(false))
                     .inspect_err(|_| reporter.abandon())?;
             report_checked(&reporter, &report);
-            println!("{}", serde_json::to_string(&report)?);
+            print_out(&serde_json::to_string(&report)?);
             Ok(if report.ok() {
                 ExitCode::SUCCESS
             } else {
@@ -104,9 +104,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::Schema(command) => {
-            println!("{}", schema_cmd::run(command)?);
+            print_out(&schema_cmd::run(command)?);
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Prints a result line on stdout. A reader that went away (`... | head -c 0`) is not an
+/// error of the run: its files are complete and listed in its manifest, so the process ends
+/// quietly instead of panicking as `println!` does.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
     }
 }
 

@@ -219,3 +219,61 @@ fn csv_options_are_checked() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// `--format` takes any case and pymilvus's `npy`; `--chunk-size` takes decimals and TiB.
+#[test]
+fn formats_take_any_case_and_sizes_take_decimals() {
+    let out_dir = tempfile::tempdir().unwrap();
+    for (given, format) in [("PARQUET", "parquet"), ("npy", "numpy"), ("Json", "json")] {
+        let out = bulkwriter()
+            .args([
+                "convert",
+                "--schema",
+                "schemas/medium_articles.json",
+                "--input",
+                "fixtures/medium_articles.json",
+                "--quiet",
+                "--chunk-size",
+                "1.5MB",
+                "--format",
+                given,
+                "--output",
+            ])
+            .arg(out_dir.path())
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{given}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(manifest["format"], format);
+        let run: Value = serde_json::from_str(
+            &std::fs::read_to_string(manifest["manifest"].as_str().unwrap()).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(run["chunk_size"], 3 << 19, "1.5 MiB");
+    }
+}
+
+/// A reader of stdout that goes away (`| head -c 0`) ends the run quietly: its files are
+/// complete and listed.
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{} convert --schema schemas/medium_articles.json --input fixtures/medium_articles.json --format parquet --quiet --output {} | head -c 0; echo ${{PIPESTATUS[0]}}",
+        env!("CARGO_BIN_EXE_bulkwriter"),
+        out_dir.path().display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

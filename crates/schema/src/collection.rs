@@ -354,6 +354,12 @@ fn parse_struct_field(value: &Value, position: &str) -> Result<StructFieldSchema
 fn parse_type(value: &Value) -> Result<DataType, String> {
     match value {
         Value::String(s) => DataType::from_name(s).ok_or_else(|| format!("unknown type \"{s}\"")),
+        // pymilvus's DataType is an IntEnum: json.dumps(schema.to_dict()) writes its code.
+        Value::Number(n) => n.as_i64().and_then(DataType::from_code).ok_or_else(|| {
+            format!(
+                "type {n} is not a Milvus type code (BOOL is 1, INT64 5, FLOAT_VECTOR 101, ...)"
+            )
+        }),
         other => Err(format!(
             "type {other} is not a type name; write it as a name such as \"INT64\" or \"FLOAT_VECTOR\""
         )),

@@ -51,6 +51,34 @@ pub enum DataType {
 }
 
 impl DataType {
+    /// The type of a protobuf `DataType` code (`schema.proto`; what pymilvus's `DataType`
+    /// IntEnum holds, so `json.dumps(schema.to_dict())` writes `"type": 5`).
+    pub fn from_code(code: i64) -> Option<DataType> {
+        Some(match code {
+            1 => DataType::Bool,
+            2 => DataType::Int8,
+            3 => DataType::Int16,
+            4 => DataType::Int32,
+            5 => DataType::Int64,
+            10 => DataType::Float,
+            11 => DataType::Double,
+            20 | 21 => DataType::VarChar,
+            22 => DataType::Array,
+            23 => DataType::Json,
+            24 => DataType::Geometry,
+            25 => DataType::Text,
+            26 => DataType::Timestamptz,
+            100 => DataType::BinaryVector,
+            101 => DataType::FloatVector,
+            102 => DataType::Float16Vector,
+            103 => DataType::BFloat16Vector,
+            104 => DataType::SparseFloatVector,
+            105 => DataType::Int8Vector,
+            200 | 201 => DataType::Struct,
+            _ => return None,
+        })
+    }
+
     /// Parses a type name in any of the spellings schemas use: pymilvus (`FLOAT_VECTOR`),
     /// REST v2 (`FloatVector`) or lower case. Underscores and case are ignored.
     pub fn from_name(name: &str) -> Option<DataType> {

@@ -213,27 +213,40 @@ impl WriterOptions {
     }
 }
 
-/// Parses a size such as `128MiB`, `512MB`, `1GiB`, `4096` or `64k` (binary units; `MB`
-/// is taken as MiB, as pymilvus's `MB` constant is 1024 × 1024).
+/// Parses a size such as `128MiB`, `512MB`, `1.5GB`, `1TiB`, `4096` or `64k` (binary units;
+/// `MB` is taken as MiB, as pymilvus's `MB` constant is 1024 × 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| {
-        format!("\"{text}\" is not a size: write a number with an optional unit, e.g. 128MiB")
-    })?;
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let not_a_size =
+        || format!("\"{text}\" is not a size: write a number with an optional unit, e.g. 128MiB");
+    if number.is_empty() || number.matches('.').count() > 1 {
+        return Err(not_a_size());
+    }
     let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
+        "t" | "tb" | "tib" => 1 << 40,
         other => {
             return Err(format!(
-                "unknown size unit \"{other}\" in \"{text}\": use B, KiB, MiB or GiB"
+                "unknown size unit \"{other}\" in \"{text}\": use B, KiB, MiB, GiB or TiB"
             ));
         }
     };
-    match n.checked_mul(multiplier) {
+    let bytes = if number.contains('.') {
+        let value: f64 = number.parse().map_err(|_| not_a_size())?;
+        let bytes = (value * multiplier as f64).round();
+        (bytes < u64::MAX as f64).then_some(bytes as u64)
+    } else {
+        let n: u64 = number.parse().map_err(|_| not_a_size())?;
+        n.checked_mul(multiplier)
+    };
+    match bytes {
         Some(0) | None => Err(format!("size \"{text}\" must be between 1 byte and 16 EiB")),
         Some(v) => Ok(v),
     }
@@ -250,5 +263,8 @@ mod tests {
         assert_eq!(parse_size("1 GB"), Ok(1 << 30));
         assert!(parse_size("0").is_err());
         assert!(parse_size("12 parsecs").is_err());
+        assert_eq!(parse_size("1.5GB"), Ok(3 << 29));
+        assert_eq!(parse_size("10TB"), Ok(10 << 40));
+        assert!(parse_size("1.2.3MB").is_err());
     }
 }

@@ -32,6 +32,7 @@ __all__ = [
     "convert",
     "get_import_progress",
     "list_import_jobs",
+    "schema_json",
 ]
 
 
