@@ -443,11 +443,17 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE|milvus:COLLECTION")]
     pub schema: String,
 
-    /// Data to read; repeat for several files. Globs ('data/*.parquet') and - (standard
-    /// input, with --input-format) are accepted. JSONL and JSON are streamed, never loaded
-    /// whole.
-    #[arg(long, value_name = "FILE|DIR|GLOB|-", required = true)]
+    /// Data to read: one or more files after --input (an unquoted shell glob works), or
+    /// --input repeated. Globs ('data/*.parquet') and - (standard input, with
+    /// --input-format) are accepted; a file named twice is read once. JSONL and JSON are
+    /// streamed, never loaded whole.
+    #[arg(long, value_name = "FILE|DIR|GLOB|-", required = true, num_args = 1..)]
     pub input: Vec<String>,
+
+    /// Succeed when the inputs hold no row (by default an empty input is an error: an
+    /// upstream job that produced nothing should not look like a success).
+    #[arg(long)]
+    pub allow_empty: bool,
 
     /// How to read the inputs; by default from each file's extension (.jsonl/.ndjson, .json,
     /// .csv/.tsv, .parquet, .npy, .fvecs, .bvecs, .ivecs; a directory is a NumPy folder).

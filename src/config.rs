@@ -65,7 +65,19 @@ pub fn input_options(
     target: Option<&ImportTargetArgs>,
 ) -> Result<(InputOptions, Output)> {
     let (schema_json, schema) = schema(&args.schema, target)?;
-    let files = bulkwriter_input::expand(&args.input, args.input_format)?;
+    let (files, repeated) =
+        bulkwriter_input::dedupe(bulkwriter_input::expand(&args.input, args.input_format)?);
+    if !repeated.is_empty() && args.log_format == LogFormat::Text {
+        eprintln!(
+            "warning: inputs named more than once are read once: {}",
+            repeated.join(", ")
+        );
+    } else if !repeated.is_empty() {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "warning", "message": format!("inputs named more than once are read once: {}", repeated.join(", "))})
+        );
+    }
     let mut mapping = HashMap::new();
     for (from, to) in args.mapping {
         if mapping.insert(from.clone(), to).is_some() {
@@ -97,6 +109,7 @@ pub fn input_options(
         csv_null: args.input_null,
         vector_field: args.vector_field,
         id_start: args.id_start,
+        allow_empty: args.allow_empty,
     };
     options.check()?;
     let output = Output {

@@ -53,6 +53,9 @@ fn convert_text(error: &ConvertError) -> Option<String> {
         ConvertError::TooManyRejected { file, max, last } => {
             format!("{file}: more than --max-errors {max} rows were rejected; the last: {last}")
         }
+        ConvertError::EmptyInput { .. } => {
+            format!("{error}; pass --allow-empty if an empty input is expected")
+        }
         ConvertError::SkipWithoutRejectFile => "--on-error skip needs --reject-file PATH, so that every skipped row is kept with its reason".into(),
         ConvertError::ResumeFolder { data_path, reason } => format!("--resume {data_path}: {reason}"),
         ConvertError::ResumeInputs { .. } => format!("{error}: resume with the same --input values"),

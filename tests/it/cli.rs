@@ -277,3 +277,98 @@ fn a_reader_that_goes_away_is_not_a_panic() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+fn convert_inputs(inputs: &[&str], extra: &[&str], out: &std::path::Path) -> std::process::Output {
+    bulkwriter()
+        .args([
+            "convert",
+            "--schema",
+            "schemas/medium_articles.json",
+            "--quiet",
+            "--input",
+        ])
+        .args(inputs)
+        .args(["--format", "parquet", "--output"])
+        .arg(out)
+        .args(extra)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+/// An empty input (empty JSONL, a header-only CSV, `[]`) is an error, not a silent success,
+/// unless --allow-empty says it is expected.
+#[test]
+fn empty_inputs_fail_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("e.jsonl", ""), ("e.csv", "id,title\n"), ("e.json", "[]")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let out = convert_inputs(&[path], &[], &dir.path().join("out"));
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "error: the inputs hold no row ({path}): nothing was imported from them; pass --allow-empty if an empty input is expected\n"
+            )
+        );
+        assert!(out.stdout.is_empty());
+        let out = convert_inputs(&[path], &["--allow-empty"], &dir.path().join("out"));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(manifest["rows"], 0);
+    }
+}
+
+/// `--input` takes several values (an unquoted shell glob), and a file named twice is read
+/// once, with a warning.
+#[test]
+fn inputs_take_several_values_and_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = "fixtures/medium_articles.json";
+    let copy = dir.path().join("copy.json");
+    std::fs::copy(root().join(fixture), &copy).unwrap();
+    let out = convert_inputs(
+        &[fixture, copy.to_str().unwrap()],
+        &[],
+        &dir.path().join("a"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(manifest["rows"], 120, "two files after one --input");
+
+    let out = convert_inputs(
+        &[
+            fixture,
+            "--input",
+            "fixtures/medium_articles.js*",
+            "--input",
+            "./fixtures/medium_articles.json",
+        ],
+        &[],
+        &dir.path().join("b"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        manifest["rows"], 60,
+        "the same file three times is read once"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "warning: inputs named more than once are read once: fixtures/medium_articles.json, ./fixtures/medium_articles.json\n"
+    );
+}

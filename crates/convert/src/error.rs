@@ -139,6 +139,12 @@ pub enum ConvertError {
         "the inputs end {0} rows before the point the interrupted run had reached: they are not the inputs it read"
     )]
     ResumeInputsShort(u64),
+    /// The inputs hold no row, and empty input is not allowed.
+    #[error("the inputs hold no row ({files}): nothing was imported from them")]
+    EmptyInput {
+        /// The inputs, comma-separated.
+        files: String,
+    },
     /// The last step of a run failed.
     #[error("{what}: {source}")]
     Finishing {

@@ -144,7 +144,17 @@ pub fn run(
             ));
         }
     }
-    let result = pipeline.run_all();
+    let mut result = pipeline.run_all();
+    if result.is_ok()
+        && !input.allow_empty
+        && pipeline.counts.accepted == 0
+        && pipeline.counts.rejected == 0
+    {
+        let names: Vec<&str> = input.files.iter().map(|f| f.name.as_str()).collect();
+        result = Err(ConvertError::EmptyInput {
+            files: names.join(", "),
+        });
+    }
     let writer = pipeline.finish(result, "writing the last segment")?;
     Ok(RunSummary {
         data_path: writer.data_path(),

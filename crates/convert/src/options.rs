@@ -51,6 +51,8 @@ pub struct InputOptions {
     pub vector_field: Option<String>,
     /// First primary key generated for vector dumps.
     pub id_start: i64,
+    /// Whether inputs that hold no row make a successful (empty) run.
+    pub allow_empty: bool,
 }
 
 impl InputOptions {
@@ -77,6 +79,7 @@ impl InputOptions {
             csv_null: String::new(),
             vector_field: None,
             id_start: 0,
+            allow_empty: false,
         })
     }
 

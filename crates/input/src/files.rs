@@ -92,6 +92,33 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
     Ok(files)
 }
 
+/// Drops inputs that name a file already listed (`a.jsonl` and `'a*.jsonl'`, or `./a` and
+/// `a`), keeping the first; returns the rest and the names dropped. Files that cannot be
+/// resolved (standard input) are kept.
+pub fn dedupe(files: Vec<InputFile>) -> (Vec<InputFile>, Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut dropped = Vec::new();
+    let kept = files
+        .into_iter()
+        .filter(|file| {
+            let Some(canonical) = file
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::canonicalize(p).ok())
+            else {
+                return true;
+            };
+            if seen.insert(canonical) {
+                true
+            } else {
+                dropped.push(file.name.clone());
+                false
+            }
+        })
+        .collect();
+    (kept, dropped)
+}
+
 fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {

@@ -52,7 +52,7 @@ use std::ops::ControlFlow;
 pub use chunk::{Chunk, Raw, RowPosition, SourceRow, rename_keys};
 pub use csv::parse_bool;
 pub use error::InputError;
-pub use files::{InputFile, expand};
+pub use files::{InputFile, dedupe, expand};
 pub use format::InputFormat;
 pub use options::{BATCH_ROWS, MAX_ROW_BYTES, ReadOptions};
 

@@ -400,7 +400,7 @@ impl Progress for PyProgress<'_> {
     ignore_unknown=false, on_error="stop", reject_file=None, max_errors=None, input_sep=None,
     input_null=String::new(), vector_field=None, id_start=0, chunk_size=128 << 20,
     segments_in_flight=1, csv_sep=None, csv_null=None, storage_options=Vec::new(), resume=None,
-    progress=None
+    allow_empty=false, progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn convert(
@@ -425,6 +425,7 @@ fn convert(
     csv_null: Option<String>,
     storage_options: Vec<(String, String)>,
     resume: Option<String>,
+    allow_empty: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let schema_value: Value = serde_json::from_str(schema_json).map_err(error)?;
@@ -457,6 +458,7 @@ fn convert(
         csv_null: input_null,
         vector_field,
         id_start,
+        allow_empty,
     };
     let target = match (resume, output) {
         (Some(data_path), output) => {

@@ -61,6 +61,7 @@ def convert(
     csv_null: Optional[str] = ...,
     storage_options: Sequence[Tuple[str, str]] = ...,
     resume: Optional[str] = ...,
+    allow_empty: bool = ...,
     progress: Optional[Callable[[int, Optional[int], int, int], None]] = ...,
 ) -> str: ...
 
