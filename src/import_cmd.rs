@@ -20,9 +20,6 @@ use crate::cli::{
     ImportTargetArgs,
 };
 
-/// Where jobs are created (for dry runs).
-const CREATE_PATH: &str = "/v2/vectordb/jobs/import/create";
-
 /// A duration option (`30s`, `500ms`, `2min`), parsed as storage options' durations are.
 fn duration(option: &str, text: &str) -> Result<Duration> {
     bulkwriter_sink::location::parse_duration(text).map_err(|e| anyhow!("{option}: {e}"))
@@ -175,7 +172,7 @@ pub fn submit_manifest(
             .iter()
             .map(|r| {
                 let request = planned_create(&template, r);
-                json!({"url": client.url(CREATE_PATH), "body": client.redacted_create_body(&request),
+                json!({"url": client.url(bulkwriter_import::CREATE_PATH), "body": client.redacted_create_body(&request),
                        "groups": r.groups.len(), "rows": r.rows, "bytes": r.bytes})
             })
             .collect();

@@ -139,8 +139,8 @@ pub enum Target {
     },
 }
 
-/// Where jobs are created.
-const CREATE_PATH: &str = "/v2/vectordb/jobs/import/create";
+/// Where jobs are created (`ImportClient::create`; a dry run prints this URL).
+pub const CREATE_PATH: &str = "/v2/vectordb/jobs/import/create";
 
 /// Zilliz Cloud's public API endpoint.
 pub const ZILLIZ_CLOUD_ENDPOINT: &str = "https://api.cloud.zilliz.com";
@@ -375,7 +375,7 @@ impl ImportClient {
     /// [`Self::post`] with at most `retries` retries: a request that is not safe to repeat
     /// (creating a job) is sent once, and its caller decides.
     fn post_with(&self, path: &str, body: &Value, retries: u32) -> Result<Value, ImportError> {
-        let url = format!("{}{path}", self.endpoint());
+        let url = self.url(path);
         let (status, text) = self.send(&url, body, retries)?;
         if (200..300).contains(&status) {
             return self.unwrap_answer(&url, &text);
@@ -390,8 +390,7 @@ impl ImportClient {
     /// POSTs `body` to `path` and returns the HTTP status and body as they came, with the
     /// retries of every call: the raw answer, as pymilvus's `bulk_import` returns it.
     pub fn post_raw(&self, path: &str, body: &Value) -> Result<(u16, String), ImportError> {
-        let url = format!("{}{path}", self.endpoint());
-        self.send(&url, body, self.options.retries)
+        self.send(&self.url(path), body, self.options.retries)
     }
 
     /// Sends a request, retrying connection failures, timeouts, 429 and 5xx answers up to
@@ -537,7 +536,7 @@ impl ImportClient {
         let job_id = text_field(&data, &["jobId", "jobID"]);
         if job_id.is_empty() {
             return Err(ImportError::Response {
-                url: format!("{}{path}", self.endpoint()),
+                url: self.url(path),
                 message: format!("no jobId in {data}"),
             });
         }
