@@ -28,6 +28,7 @@ use crate::cli::{Cli, Command, LogFormat};
 use crate::report::Reporter;
 
 fn main() -> ExitCode {
+    bulkwriter_writer::memory::keep_freed_memory_for_reuse();
     let cli = Cli::parse();
     let log_format = match &cli.command {
         Command::Convert(args) => args.input.log_format,
@@ -43,7 +44,7 @@ fn main() -> ExitCode {
                 Some(ConvertError::Interrupted { .. })
             );
             if interrupted {
-                ExitCode::from(interrupt::EXIT_CODE)
+                ExitCode::from(interrupt::exit_code())
             } else {
                 ExitCode::FAILURE
             }

@@ -372,3 +372,99 @@ fn inputs_take_several_values_and_are_read_once() {
         "warning: inputs named more than once are read once: fixtures/medium_articles.json, ./fixtures/medium_articles.json\n"
     );
 }
+
+/// Every file under `dir`, relative to it, walking sub-folders.
+fn files_under(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                found.insert(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
+}
+
+/// A bad row after some segments were closed: the manifest lists exactly the segment files
+/// on disk (none is stored but unlisted), and the error says how to resume. A bad row before
+/// any segment leaves no run folder at all.
+#[test]
+fn a_failed_run_lists_exactly_its_stored_segments_or_leaves_nothing() {
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/medium_articles.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = fixture["rows"].as_array().unwrap();
+    for format in ["parquet", "numpy", "jsonl"] {
+        for good_rows in [0, 40] {
+            let dir = tempfile::tempdir().unwrap();
+            let input = dir.path().join("in.jsonl");
+            let mut lines: Vec<String> = rows[..good_rows].iter().map(Value::to_string).collect();
+            let mut bad = rows[0].clone();
+            bad["claps"] = Value::from("many");
+            lines.push(bad.to_string());
+            std::fs::write(&input, lines.join("\n")).unwrap();
+            let out_dir = dir.path().join("out");
+            let out = bulkwriter()
+                .args(["convert", "--quiet", "--schema"])
+                .arg(root().join("schemas/medium_articles.json"))
+                .arg("--input")
+                .arg(&input)
+                .args(["--format", format, "--chunk-size", "20KB", "--output"])
+                .arg(&out_dir)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{format}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let on_disk = files_under(&out_dir);
+            if good_rows == 0 {
+                assert!(on_disk.is_empty(), "{format}: left {on_disk:?}");
+                assert!(!stderr.contains("--resume"), "{stderr}");
+                continue;
+            }
+            let manifests: Vec<&String> = on_disk
+                .iter()
+                .filter(|f| f.ends_with("manifest.json"))
+                .collect();
+            assert_eq!(manifests.len(), 1, "{format}: {on_disk:?}");
+            let manifest: Value =
+                serde_json::from_str(&std::fs::read_to_string(out_dir.join(manifests[0])).unwrap())
+                    .unwrap();
+            let uuid = manifests[0].trim_end_matches("/manifest.json");
+            let listed: std::collections::BTreeSet<String> = manifest["stored_segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["files"].as_array().unwrap().iter())
+                .map(|f| {
+                    let path = f["path"].as_str().unwrap();
+                    format!(
+                        "{uuid}/{}",
+                        path.rsplit_once(&format!("{uuid}/")).unwrap().1
+                    )
+                })
+                .collect();
+            let segment_files: std::collections::BTreeSet<String> = on_disk
+                .iter()
+                .filter(|f| !f.ends_with("manifest.json"))
+                .cloned()
+                .collect();
+            assert!(!listed.is_empty(), "{format}: some segments were complete");
+            assert_eq!(listed, segment_files, "{format}: manifest and disk differ");
+            let listed_rows: u64 = manifest["stored_segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["rows"].as_u64().unwrap())
+                .sum();
+            assert!(listed_rows <= 40, "{format}");
+            assert!(stderr.contains("--resume"), "{format}: {stderr}");
+        }
+    }
+}

@@ -427,3 +427,37 @@ fn resume_refuses_what_it_cannot_continue_with_the_reason() {
         )
     );
 }
+
+/// SIGTERM and SIGHUP stop a run as Ctrl-C does (the segment in progress is written and
+/// listed), and the exit code says which signal it was: 128 + its number, as shells report.
+#[test]
+fn sigterm_and_sighup_stop_the_run_with_their_exit_codes() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("input.jsonl");
+        write_input(&input, ROWS, &[]);
+        let output = dir.path().join("out");
+        let target = ["--output", output.to_str().unwrap()];
+        let child = convert(&input, "parquet", &target, &[], &[])
+            .spawn()
+            .unwrap();
+        wait_for_segments(&output, 1);
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out: Output = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{signal}: {out:?}");
+        let (_, manifest) = find_run(output.to_str().unwrap(), &[]).unwrap();
+        assert_eq!(
+            manifest["rows"].as_u64().unwrap(),
+            manifest["input_rows"].as_u64().unwrap(),
+            "{signal}: every row read is in a listed segment"
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("--resume"),
+            "{signal}"
+        );
+    }
+}

@@ -157,6 +157,11 @@ impl<'a> Pipeline<'a> {
                     resumable: !writer.options().dry_run,
                 });
             }
+            // Segments stored in the background are listed before the error is reported.
+            if let Err(e) = writer.stop_after_error() {
+                self.progress
+                    .warn(&format!("while stopping after the error: {e}"));
+            }
             let written = writer.batch_files().len();
             if written > 0 {
                 return Err(ConvertError::Partial {

@@ -522,6 +522,7 @@ fn rest_call(
 /// The module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    bulkwriter_writer::memory::keep_freed_memory_for_reuse();
     m.add_class::<Writer>()?;
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(rest_call, m)?)?;

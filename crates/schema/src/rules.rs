@@ -126,6 +126,9 @@ pub fn int_value(field: &str, value: &Value, ty: DataType) -> Rule<i64> {
             field,
             format_args!("{v} is outside the {ty} range [{min}, {max}]"),
         )),
+        // JSON's `-0` is parsed as the float -0.0 (it has no integer form with a sign);
+        // Python and Milvus read it as the integer 0. (`-0.0` is taken the same way.)
+        None if n.as_f64().is_some_and(|f| f == 0.0 && f.is_sign_negative()) => Ok(0),
         None if n.is_u64() => Err(scalar_error(
             field,
             format_args!("{n} is outside the {ty} range [{min}, {max}]"),
@@ -168,7 +171,9 @@ fn check_float(v: f64, ty: DataType) -> Result<f64, String> {
         ty,
         DataType::Float | DataType::FloatVector | DataType::SparseFloatVector
     );
-    if float32 && v.abs() > f32::MAX as f64 {
+    // Checked after rounding to float32, as it is stored: numpy prints float32's largest
+    // value as 3.4028235e+38, a little above it as a double, and it rounds back to it.
+    if float32 && !(v as f32).is_finite() {
         return Err(format!("{v} does not fit in a float32"));
     }
     Ok(v)
@@ -741,6 +746,23 @@ mod tests {
         let mut f = FieldSchema::new("f", ty);
         f.dim = Some(dim);
         f
+    }
+
+    #[test]
+    fn float32_limits_are_checked_after_rounding_and_minus_zero_is_an_integer() {
+        // numpy's text for float32's largest value, and the value itself.
+        let max = json!(3.4028235e38);
+        assert_eq!(
+            float_value("f", &max, DataType::Float).unwrap(),
+            3.4028235e38
+        );
+        assert_eq!(3.4028235e38_f64 as f32, f32::MAX);
+        assert!(float_value("f", &json!(3.5e38), DataType::Float).is_err());
+        assert!(float_value("f", &json!(-3.5e38), DataType::Float).is_err());
+        assert!(float_value("f", &json!(3.5e38), DataType::Double).is_ok());
+        let minus_zero: Value = serde_json::from_str("-0").unwrap();
+        assert_eq!(int_value("i", &minus_zero, DataType::Int64).unwrap(), 0);
+        assert!(int_value("i", &json!(0.5), DataType::Int64).is_err());
     }
 
     #[test]

@@ -366,10 +366,13 @@ pub(crate) fn local_store(dir: &Path) -> Result<(LocalFileSystem, PathBuf), Sink
     };
     std::fs::create_dir_all(dir).map_err(io_err)?;
     let absolute = std::fs::canonicalize(dir).map_err(io_err)?;
-    let store = LocalFileSystem::new_with_prefix(&absolute).map_err(|source| SinkError::Store {
-        output: absolute.display().to_string(),
-        source,
-    })?;
+    // A folder emptied by deletes (a failed run's) goes too, as it would in a bucket.
+    let store = LocalFileSystem::new_with_prefix(&absolute)
+        .map_err(|source| SinkError::Store {
+            output: absolute.display().to_string(),
+            source,
+        })?
+        .with_automatic_cleanup(true);
     Ok((store, absolute))
 }
 

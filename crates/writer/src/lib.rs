@@ -21,13 +21,15 @@
 //! (Arrow → columns or rows), `encode` (columns → files, streamed into the sink), `npy` (NPY header), `row` (rules
 //! every file type shares: `$meta`, struct presence), `rowtext` (rows → JSON/JSONL/CSV text),
 //! `pyjson` (Python's `json.dumps` and float spelling), `manifest` (the run's manifest, for
-//! checking and resuming), `writer` (the public writer).
+//! checking and resuming), `memory` (the allocator setting that
+//! writing programs make), `writer` (the public writer).
 
 mod batch;
 mod column;
 mod encode;
 mod error;
 pub mod manifest;
+pub mod memory;
 pub mod npy;
 mod options;
 pub mod pyjson;

@@ -279,6 +279,20 @@ impl BulkWriter {
         self.write_manifest(true)
     }
 
+    /// Ends a run that failed: the segments already closed finish storing and are listed
+    /// (in the manifest too, so that it matches what is stored), the open segment is dropped,
+    /// and a run that stored no segment leaves nothing behind (its manifest is removed). A
+    /// storage error of a closed segment is returned once the segments before it are listed.
+    pub fn stop_after_error(&mut self) -> Result<()> {
+        let stored = self.collect_uploads(0);
+        if self.segments.is_empty() && self.manifest.is_some() && !self.options.dry_run {
+            self.sink
+                .remove(&format!("{}/{MANIFEST_NAME}", self.uuid))
+                .map_err(WriteError::Manifest)?;
+        }
+        stored
+    }
+
     /// Counts an input row that the caller could not read, so never appended: it takes a row
     /// number and counts as rejected, so that the input positions in the manifest count every
     /// input row.
