@@ -289,13 +289,21 @@ pub struct ImportListArgs {
 pub enum SchemaCommand {
     /// Print a schema for the given fields, to edit and pass to --schema.
     ///
-    /// Each --field is NAME:TYPE[:PARAM...], where TYPE is a Milvus type and the params are
-    /// primary, auto_id, nullable, dynamic (on the schema), dim=N, max_length=N,
-    /// max_capacity=N, element=TYPE, partition_key.
+    /// Each --field is NAME:TYPE[:PARAM...].
+    ///
+    /// TYPE is a Milvus type: BOOL, INT8, INT16, INT32, INT64, FLOAT, DOUBLE, VARCHAR, TEXT,
+    /// JSON, ARRAY, TIMESTAMPTZ, GEOMETRY, FLOAT_VECTOR, BINARY_VECTOR, FLOAT16_VECTOR,
+    /// BFLOAT16_VECTOR, INT8_VECTOR, SPARSE_FLOAT_VECTOR.
+    ///
+    /// PARAMs: primary, auto_id, nullable, partition_key, dim=N (vectors), max_length=N
+    /// (VARCHAR, and ARRAY of VARCHAR), max_capacity=N and element=TYPE (ARRAY),
+    /// default=VALUE (JSON, or plain text for a string field). The schema is checked as
+    /// --schema checks it before it is printed.
     ///
     /// Example:
     ///   bulkwriter schema template --field id:INT64:primary \
-    ///     --field title:VARCHAR:max_length=512 --field vector:FLOAT_VECTOR:dim=768
+    ///     --field title:VARCHAR:max_length=512 --field vector:FLOAT_VECTOR:dim=768 \
+    ///     --field claps:INT64:default=0 --dynamic
     #[command(verbatim_doc_comment)]
     Template {
         /// A field: NAME:TYPE[:PARAM...]; repeat for every field, in order.
@@ -401,6 +409,13 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "CHAR", default_value = ",")]
     pub csv_sep: String,
 
+    /// CSV output text of a null value (default: the empty cell). Milvus needs the same value
+    /// as the import option "nullkey", which the manifest lists under import_options. A value
+    /// equal to it in a nullable or default-valued field is an error, since Milvus would
+    /// read it as null.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub csv_null: String,
+
     /// Submit the written files to an import job when the conversion succeeds (see
     /// `bulkwriter import create`); the manifest then has "import": {"jobs": [{"job_id", ...}]}.
     #[arg(long = "import", requires = "collection")]
@@ -413,13 +428,6 @@ pub struct ConvertArgs {
     /// The job (with --import).
     #[command(flatten)]
     pub import_job: ImportJobArgs,
-
-    /// CSV output text of a null value (default: the empty cell). Milvus needs the same value
-    /// as the import option "nullkey", which the manifest lists under import_options. A value
-    /// equal to it in a nullable or default-valued field is an error, since Milvus would
-    /// read it as null.
-    #[arg(long, value_name = "TEXT", default_value = "")]
-    pub csv_null: String,
 }
 
 /// Arguments of `bulkwriter validate`.

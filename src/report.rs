@@ -4,7 +4,8 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use bulkwriter_convert::Progress;
+use bulkwriter_convert::{ConvertError, Progress};
+use bulkwriter_input::RowPosition;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -146,10 +147,41 @@ impl Progress for Reporter {
 }
 
 /// Prints a fatal error the way the run's messages are printed.
+/// In JSON, an error about a row also carries its file, row, line and field as keys.
 pub fn print_error(format: LogFormat, error: &anyhow::Error) {
     let message = crate::hints::describe(error);
     match format {
-        LogFormat::Json => eprintln!("{}", json!({"level": "error", "message": message})),
+        LogFormat::Json => {
+            let mut event = json!({"level": "error", "message": message});
+            if let Some((file, position, field)) = bad_row(error) {
+                event["file"] = json!(file);
+                event["row"] = json!(position.row);
+                if let Some(line) = position.line {
+                    event["line"] = json!(line);
+                }
+                if !field.is_empty() {
+                    event["field"] = json!(field);
+                }
+            }
+            eprintln!("{event}");
+        }
         LogFormat::Text => eprintln!("error: {message}"),
+    }
+}
+
+/// The bad row an error is about, also when it stopped a run that had written segments.
+fn bad_row(error: &anyhow::Error) -> Option<(&str, RowPosition, &str)> {
+    let mut convert = error.downcast_ref::<ConvertError>()?;
+    loop {
+        match convert {
+            ConvertError::Partial { source, .. } => convert = source,
+            ConvertError::BadRow {
+                file,
+                position,
+                field,
+                ..
+            } => return Some((file, *position, field)),
+            _ => return None,
+        }
     }
 }

@@ -62,6 +62,11 @@ fn template(specs: &[String], dynamic: bool) -> Result<Value> {
                         .ok_or_else(|| anyhow!("--field {spec}: unknown element type {value}"))?;
                     field.insert("element_type".into(), json!(element.to_string()));
                 }
+                "default" => {
+                    // JSON where it parses (7, 1.5, true, [1, 2]), else the text itself.
+                    let default = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+                    field.insert("default_value".into(), default);
+                }
                 "dim" | "max_length" | "max_capacity" => {
                     let n: u64 = value
                         .parse()
@@ -69,7 +74,7 @@ fn template(specs: &[String], dynamic: bool) -> Result<Value> {
                     params.insert(key.into(), json!(n));
                 }
                 other => bail!(
-                    "--field {spec}: unknown parameter {other} (primary, auto_id, nullable, partition_key, element=TYPE, dim=N, max_length=N, max_capacity=N)"
+                    "--field {spec}: unknown parameter {other} (primary, auto_id, nullable, partition_key, element=TYPE, dim=N, max_length=N, max_capacity=N, default=VALUE)"
                 ),
             }
         }
@@ -78,5 +83,8 @@ fn template(specs: &[String], dynamic: bool) -> Result<Value> {
         }
         fields.push(field);
     }
-    Ok(schema_json(fields, dynamic))
+    let schema = schema_json(fields, dynamic);
+    // The loader's checks (types, params, defaults that fit) before anything is printed.
+    CollectionSchema::from_json_value(&schema)?;
+    Ok(schema)
 }

@@ -468,3 +468,129 @@ fn a_failed_run_lists_exactly_its_stored_segments_or_leaves_nothing() {
         }
     }
 }
+
+/// Issue 19 item 17: help in the right places, validate skipping without a reject file,
+/// schema templates with types and defaults, JSON errors with their row as keys.
+#[test]
+fn help_templates_and_json_errors_say_what_a_user_needs() {
+    let help = bulkwriter().args(["convert", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    let csv_null = help.find("--csv-null").unwrap();
+    let import_target = help.find("Import target:").unwrap();
+    assert!(csv_null < import_target, "--csv-null is an output option");
+
+    let validate = bulkwriter()
+        .args(["validate", "--quiet", "--on-error", "skip", "--schema"])
+        .arg(root().join("schemas/medium_articles.json"))
+        .arg("--input")
+        .arg(root().join("fixtures/medium_articles.json"))
+        .output()
+        .unwrap();
+    assert!(validate.status.success(), "{validate:?}");
+
+    let help = bulkwriter()
+        .args(["schema", "template", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for text in ["SPARSE_FLOAT_VECTOR", "INT8_VECTOR", "default=VALUE"] {
+        assert!(help.contains(text), "{text} in {help}");
+    }
+    let template = bulkwriter()
+        .args(["schema", "template", "--field", "id:INT64:primary"])
+        .args([
+            "--field",
+            "v:FLOAT_VECTOR:dim=4",
+            "--field",
+            "claps:INT64:default=0",
+        ])
+        .args(["--field", "tag:VARCHAR:max_length=8:default=none"])
+        .output()
+        .unwrap();
+    assert!(template.status.success(), "{template:?}");
+    let schema: Value = serde_json::from_slice(&template.stdout).unwrap();
+    assert_eq!(schema["fields"][2]["default_value"], 0);
+    assert_eq!(schema["fields"][3]["default_value"], "none");
+    let too_big = bulkwriter()
+        .args(["schema", "template", "--field", "id:INT64:primary"])
+        .args([
+            "--field",
+            "v:FLOAT_VECTOR:dim=4",
+            "--field",
+            "c:INT8:default=300",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(too_big.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&too_big.stderr).contains("'c'"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("bad.jsonl");
+    std::fs::write(&input, "{\"id\": 1, \"title\": \"t\", \"vector\": [1], \"link\": \"l\", \"reading_time\": 1, \"publication\": \"p\", \"claps\": 2, \"responses\": 3}\n").unwrap();
+    let out = bulkwriter()
+        .args([
+            "convert",
+            "--log-format",
+            "json",
+            "--format",
+            "parquet",
+            "--schema",
+        ])
+        .arg(root().join("schemas/medium_articles.json"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let event: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(event["level"], "error");
+    assert_eq!(event["file"], input.display().to_string());
+    assert_eq!(event["row"], 1);
+    assert_eq!(event["line"], 1);
+    assert_eq!(event["field"], "vector");
+}
+
+/// Issue 19 item 11: a bucket URL with one slash is an error, not a local folder `s3:`; a
+/// plain-HTTP endpoint that is not allowed says which setting allows it.
+#[test]
+fn output_mistakes_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_slash = bulkwriter()
+        .args(["convert", "--quiet", "--format", "parquet", "--schema"])
+        .arg(root().join("schemas/medium_articles.json"))
+        .arg("--input")
+        .arg(root().join("fixtures/medium_articles.json"))
+        .args(["--output", "s3:/bucket/x"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(one_slash.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&one_slash.stderr).contains("s3://bucket/x"),
+        "{one_slash:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no folder s3:"
+    );
+
+    let http = bulkwriter()
+        .args(["convert", "--quiet", "--format", "parquet", "--schema"])
+        .arg(root().join("schemas/medium_articles.json"))
+        .arg("--input")
+        .arg(root().join("fixtures/medium_articles.json"))
+        .args(["--output", "s3://bucket/x"])
+        .args(["--storage-option", "endpoint=http://127.0.0.1:9"])
+        .args(["--storage-option", "max_retries=0"])
+        .env("AWS_ACCESS_KEY_ID", "a")
+        .env("AWS_SECRET_ACCESS_KEY", "b")
+        .env_remove("AWS_ALLOW_HTTP")
+        .output()
+        .unwrap();
+    assert_eq!(http.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&http.stderr);
+    assert!(stderr.contains("allow_http=true"), "{stderr}");
+}

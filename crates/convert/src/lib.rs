@@ -97,6 +97,9 @@ pub fn run(
 ) -> Result<RunSummary> {
     let input = &options.input;
     input.check()?;
+    if input.on_error == OnError::Skip && input.reject_file.is_none() {
+        return Err(ConvertError::SkipWithoutRejectFile);
+    }
     let schema = input.schema.clone();
     let (writer, resumed) = match &options.target {
         Target::New(output) => {

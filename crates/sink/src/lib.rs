@@ -167,6 +167,12 @@ pub fn describe_store_error(error: &object_store::Error) -> String {
         | object_store::Error::Unauthenticated { .. } => format!(
             "the credentials were refused{server}: check that they have not expired and that they may write here"
         ),
+        // The HTTP client refuses a plain-HTTP URL unless it is allowed, and says only
+        // "builder error".
+        _ if text.contains("builder error") && text.contains("http://") => format!(
+            "{}: the endpoint is plain http://, which is refused unless allowed: set the storage option allow_http=true (or AWS_ALLOW_HTTP=true, AZURE_ALLOW_HTTP=true in the environment)",
+            before.split_whitespace().collect::<Vec<_>>().join(" ")
+        ),
         _ => format!(
             "{}{server}",
             before.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -70,6 +70,11 @@ pub struct OutputLocation {
     pub prefix: String,
 }
 
+/// The URL schemes of object stores.
+const REMOTE_SCHEMES: [&str; 9] = [
+    "s3", "s3a", "gs", "gcs", "az", "azure", "abfs", "abfss", "oss",
+];
+
 impl OutputLocation {
     /// Parses `out/`, `/abs/out`, `file:///abs/out`, `s3://bucket/prefix`, `gs://...`,
     /// `az://...`, `azure://...` or `oss://...`.
@@ -79,6 +84,16 @@ impl OutputLocation {
             reason: why.to_string(),
         };
         let Some((scheme, rest)) = output.split_once("://") else {
+            // `s3:/bucket/x` or `s3:bucket` is a URL with a slash missing, not a local
+            // folder named `s3:`.
+            if let Some((scheme, rest)) = output.split_once(':')
+                && REMOTE_SCHEMES.contains(&scheme.to_ascii_lowercase().as_str())
+            {
+                return Err(invalid(&format!(
+                    "not a local folder: a {scheme} URL needs two slashes, {scheme}://{}",
+                    rest.trim_start_matches('/')
+                )));
+            }
             return Ok(OutputLocation {
                 scheme: Scheme::Local,
                 bucket: output.to_string(),
@@ -379,6 +394,22 @@ pub(crate) fn local_store(dir: &Path) -> Result<(LocalFileSystem, PathBuf), Sink
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_url_with_one_slash_is_refused_not_taken_for_a_folder() {
+        for output in ["s3:/bucket/x", "gs:bucket", "AZ:/c/p", "oss:/b"] {
+            let error = OutputLocation::parse(output).unwrap_err().to_string();
+            assert!(error.contains("needs two slashes"), "{output}: {error}");
+        }
+        assert!(
+            OutputLocation::parse("s3://bucket/x").unwrap().scheme == Scheme::S3
+                && OutputLocation::parse("out:1").unwrap().scheme == Scheme::Local
+        );
+        let error = OutputLocation::parse("s3:/bucket/x")
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("s3://bucket/x"), "{error}");
+    }
 
     fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
