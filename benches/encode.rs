@@ -164,6 +164,7 @@ fn sample_input(format: InputFormat) -> (tempfile::TempDir, InputFile, Collectio
         path: Some(dir.path().join(name)),
         format,
         tsv: false,
+        partitions: Vec::new(),
     };
     (dir, input, schema)
 }

@@ -9,7 +9,7 @@
 #
 #   --seconds N   per target, 60 by default (tests/run.sh gives 8)
 #   --seeds       run only the seeds, printing every refusal (what the seeds reach)
-#   TARGET        jsonl json csv npy numpy_dir vecs schema rows (all by default)
+#   TARGET        jsonl compressed json csv npy numpy_dir vecs schema rows (all by default)
 #
 # A panic, an input that runs over 10 s, or one that makes the process hold over 2 GiB (an
 # unbounded allocation) stops the run: libFuzzer saves the input under
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(jsonl json csv npy numpy_dir vecs schema rows)
+  targets=(jsonl compressed json csv npy numpy_dir vecs schema rows)
 fi
 
 # cargo-fuzz's flags with no sanitizer: coverage counters and comparison tracing for

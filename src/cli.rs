@@ -508,6 +508,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub id_start: i64,
 
+    /// Decode a Parquet binary column (vectors stored as `v.tobytes()`) into the float vector
+    /// FIELD: f32le (float32), f16le (float16) or bf16le (bfloat16) values, little-endian;
+    /// repeatable. Without it such a column is refused, never read one number per byte.
+    #[arg(long = "vector-bytes", value_name = "FIELD=LAYOUT", value_parser = parse_vector_bytes)]
+    pub vector_bytes: Vec<(String, bulkwriter_input::VectorBytes)>,
+
     /// No progress bar and no summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -516,6 +522,11 @@ pub struct InputArgs {
     /// pipelines).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+fn parse_vector_bytes(text: &str) -> Result<(String, bulkwriter_input::VectorBytes), String> {
+    let (field, layout) = parse_key_value(text)?;
+    Ok((field, layout.parse()?))
 }
 
 fn parse_key_value(text: &str) -> Result<(String, String), String> {

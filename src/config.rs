@@ -109,6 +109,7 @@ pub fn input_options(
         csv_null: args.input_null,
         vector_field: args.vector_field,
         id_start: args.id_start,
+        vector_bytes: args.vector_bytes.into_iter().collect(),
         allow_empty: args.allow_empty,
     };
     options.check()?;

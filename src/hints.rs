@@ -44,6 +44,7 @@ fn convert_text(error: &ConvertError) -> Option<String> {
     Some(match error {
         ConvertError::Input(e) | ConvertError::NoVectorField(e) => return input_text(e),
         ConvertError::Write(e) => return write_text(e),
+        ConvertError::WriteInput { file, source } => format!("{file}: {}", write_text(source)?),
         ConvertError::UnknownColumn { file, column } => format!(
             "{file}: the input column '{column}' matches no field of the schema and the dynamic field is off: rename it with --map {column}=FIELD, or drop such columns with --ignore-unknown"
         ),
@@ -80,7 +81,7 @@ fn input_text(error: &InputError) -> Option<String> {
         InputError::BadPattern { .. } | InputError::NoMatch { .. } => format!("--input {error}"),
         InputError::UnknownFormat { .. } => format!("{error}: pass --input-format"),
         InputError::StdinFormat { given: None } => {
-            "standard input (-) needs --input-format jsonl, json or csv".into()
+            "standard input (-) needs --input-format jsonl, json, csv or parquet".into()
         }
         InputError::NoVectorField => {
             "vector files (.fvecs, .bvecs, .ivecs, .npy) need --vector-field FIELD".into()
@@ -103,6 +104,12 @@ fn write_text(error: &WriteError) -> Option<String> {
         } => Some(format!(
             "cannot resume {data_path}: the run wrote {recorded}; resume with the same --format, --chunk-size and CSV options (given: {given})"
         )),
+        // A byte column given to a float vector field (bulkwriter_schema::arrow_json).
+        WriteError::Column { field, message } if message.contains("give the bytes' layout") => {
+            Some(format!(
+                "{error}: pass --vector-bytes {field}=f32le (or f16le, bf16le) for float32 (half, bfloat16) values"
+            ))
+        }
         _ => None,
     }
 }

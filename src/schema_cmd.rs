@@ -22,7 +22,16 @@ pub fn run(command: SchemaCommand) -> Result<String> {
             sample_rows,
         } => {
             let files = bulkwriter_input::expand(&[input], input_format)?;
-            bulkwriter_input::infer::infer(&files[0], sample_rows)?
+            let inferred = bulkwriter_input::infer::infer(&files[0], sample_rows)?;
+            for (column, bytes) in &inferred.byte_vectors {
+                eprintln!(
+                    "note: column '{column}' holds {bytes} bytes a row, proposed as FLOAT_VECTOR dim={} for float32 values: convert with --vector-bytes {column}=f32le (float16 or bfloat16 values: dim={} and f16le or bf16le; bits: BINARY_VECTOR dim={})",
+                    bytes / 4,
+                    bytes / 2,
+                    bytes * 8
+                );
+            }
+            inferred.schema
         }
     };
     // Whatever we print must load.

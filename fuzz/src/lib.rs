@@ -139,6 +139,7 @@ pub fn read_and_validate(
         path: Some(path.to_path_buf()),
         format,
         tsv: false,
+        partitions: Vec::new(),
     };
     with_writer(schema_json, file_type, |writer| {
         let mut writer = writer;

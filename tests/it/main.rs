@@ -14,6 +14,7 @@ mod golden_rows;
 mod import;
 mod import_plan;
 mod input_paths;
+mod input_sources;
 mod inputs;
 mod library;
 mod probes;

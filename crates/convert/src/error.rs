@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use bulkwriter_input::{InputError, RowPosition};
+use bulkwriter_input::{InputError, RowPosition, VectorBytes};
 use bulkwriter_writer::WriteError;
 
 /// Why a conversion or validation run stopped.
@@ -85,6 +85,18 @@ pub enum ConvertError {
         max: u64,
         /// The last rejected row: position, field and reason.
         last: String,
+    },
+    /// Vector bytes are to be decoded for a field that is not a float vector.
+    #[error(
+        "decoding {layout} vector bytes into '{field}' needs a FLOAT_VECTOR field, and the schema has {found}"
+    )]
+    VectorBytesField {
+        /// The field named.
+        field: String,
+        /// The layout asked for.
+        layout: VectorBytes,
+        /// What the schema has under that name.
+        found: String,
     },
     /// Bad rows are to be skipped, but no reject file keeps them.
     #[error(

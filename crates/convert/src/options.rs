@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bulkwriter_input::{InputError, InputFile, ReadOptions};
+use bulkwriter_input::{InputError, InputFile, ReadOptions, VectorBytes};
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_writer::{FileType, WriterOptions};
 use serde_json::Value;
@@ -53,6 +53,8 @@ pub struct InputOptions {
     pub id_start: i64,
     /// Whether inputs that hold no row make a successful (empty) run.
     pub allow_empty: bool,
+    /// Byte columns of Parquet inputs to decode as float vectors, by field name.
+    pub vector_bytes: HashMap<String, VectorBytes>,
 }
 
 impl InputOptions {
@@ -80,6 +82,7 @@ impl InputOptions {
             vector_field: None,
             id_start: 0,
             allow_empty: false,
+            vector_bytes: HashMap::new(),
         })
     }
 
@@ -96,6 +99,16 @@ impl InputOptions {
         if self.vector_field.is_none() && self.files.iter().any(|f| f.format.is_vector_dump()) {
             return Err(ConvertError::NoVectorField(InputError::NoVectorField));
         }
+        for (name, layout) in &self.vector_bytes {
+            let ty = self.schema.field(name).map(|f| f.data_type);
+            if ty != Some(bulkwriter_schema::DataType::FloatVector) {
+                return Err(ConvertError::VectorBytesField {
+                    field: name.clone(),
+                    layout: *layout,
+                    found: ty.map_or("no such field".into(), |t| format!("a {t} field")),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -107,6 +120,7 @@ impl InputOptions {
             .with_csv_separator(self.csv_separator)
             .with_csv_null(self.csv_null.clone())
             .with_vector_field(self.vector_field.clone(), self.id_start)
+            .with_vector_bytes(self.vector_bytes.clone())
     }
 }
 

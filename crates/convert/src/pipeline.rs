@@ -157,8 +157,13 @@ impl<'a> Pipeline<'a> {
                     resumable: !writer.options().dry_run,
                 });
             }
-            // Segments stored in the background are listed before the error is reported.
-            if let Err(e) = writer.stop_after_error() {
+            // Segments stored in the background are listed before the error is reported. A
+            // storage error while doing so is news only if storage had not failed already.
+            let storage_failed =
+                matches!(&error, ConvertError::Write(e) if matches!(**e, WriteError::Sink { .. }));
+            if let Err(e) = writer.stop_after_error()
+                && !storage_failed
+            {
                 self.progress
                     .warn(&format!("while stopping after the error: {e}"));
             }

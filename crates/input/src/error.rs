@@ -34,6 +34,22 @@ pub enum InputError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// Standard input could not be copied to a temporary file (to read it as Parquet).
+    #[error("cannot copy standard input to a temporary file: {source}")]
+    Spool {
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A columnar input (Parquet, NumPy, vectors) is named as compressed.
+    #[error(
+        "{path}: a compressed {format} file is not read (decompress it first; Parquet compresses its pages itself)"
+    )]
+    CompressedColumnar {
+        /// The path.
+        path: String,
+        /// Its format.
+        format: InputFormat,
+    },
     /// No format was given and the extension names none.
     #[error("cannot tell the format of {path} from its extension")]
     UnknownFormat {
@@ -41,7 +57,7 @@ pub enum InputError {
         path: String,
     },
     /// Standard input was given without a row format, or with a format that needs a file.
-    #[error("standard input can be read as jsonl, json or csv only{}", given.map(|f| format!(", not {f}")).unwrap_or_default())]
+    #[error("standard input can be read as jsonl, json, csv or parquet only{}", given.map(|f| format!(", not {f}")).unwrap_or_default())]
     StdinFormat {
         /// The format asked for, if any.
         given: Option<InputFormat>,

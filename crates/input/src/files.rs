@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{InputError, InputFormat};
+use crate::{Compression, InputError, InputFormat};
 
 /// One input: a file, a NumPy folder, or standard input.
 #[derive(Debug, Clone)]
@@ -18,6 +18,9 @@ pub struct InputFile {
     pub size: Option<u64>,
     /// CSV separator for this file (`.tsv` files default to a tab).
     pub tsv: bool,
+    /// Hive partition columns from the folders above a file of a Parquet folder
+    /// (`date=2024-01-01/part-0.parquet` → `("date", "2024-01-01")`), values decoded.
+    pub partitions: Vec<(String, String)>,
 }
 
 /// Expands input specs (paths, globs, `-`) into files, in the order given (glob matches
@@ -27,7 +30,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
     for spec in specs {
         if spec == "-" {
             let format = forced
-                .filter(|f| f.is_rows())
+                .filter(|f| f.is_rows() || *f == InputFormat::Parquet)
                 .ok_or(InputError::StdinFormat { given: forced })?;
             files.push(InputFile {
                 path: None,
@@ -35,6 +38,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 format,
                 size: None,
                 tsv: false,
+                partitions: Vec::new(),
             });
             continue;
         }
@@ -62,15 +66,36 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 path: path.display().to_string(),
                 source,
             })?;
+            if metadata.is_dir() && is_parquet_folder(&path, forced)? {
+                files.extend(parquet_folder(&path)?);
+                continue;
+            }
+            // `rows.jsonl.gz`: the compression's extension, then the format's.
+            let compressed = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(Compression::from_extension)
+                .is_some();
+            let format_path = if compressed {
+                path.with_extension("")
+            } else {
+                path.clone()
+            };
             let format = match forced {
                 Some(f) => f,
-                None => {
-                    InputFormat::from_extension(&path).ok_or_else(|| InputError::UnknownFormat {
+                None => InputFormat::from_extension(&format_path).ok_or_else(|| {
+                    InputError::UnknownFormat {
                         path: path.display().to_string(),
-                    })?
-                }
+                    }
+                })?,
             };
-            let tsv = path
+            if compressed && !format.is_rows() {
+                return Err(InputError::CompressedColumnar {
+                    path: path.display().to_string(),
+                    format,
+                });
+            }
+            let tsv = format_path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
             files.push(InputFile {
@@ -83,6 +108,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 path: Some(path),
                 format,
                 tsv,
+                partitions: Vec::new(),
             });
         }
     }
@@ -128,4 +154,145 @@ fn dir_size(dir: &Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Whether a folder is read as a Parquet dataset (Spark's or pyarrow's output, maybe Hive
+/// partitioned): asked for, or it holds Parquet files and no `.npy` file of its own.
+fn is_parquet_folder(dir: &Path, forced: Option<InputFormat>) -> Result<bool, InputError> {
+    match forced {
+        Some(InputFormat::Parquet) => return Ok(true),
+        Some(_) => return Ok(false),
+        None => {}
+    }
+    let has_npy = std::fs::read_dir(dir)
+        .map_err(|source| InputError::Open {
+            path: dir.display().to_string(),
+            source,
+        })?
+        .filter_map(Result::ok)
+        .any(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x.eq_ignore_ascii_case("npy"))
+        });
+    Ok(!has_npy && !parquet_files(dir)?.is_empty())
+}
+
+/// The Parquet files under a folder, walking sub-folders, sorted by path. Files and folders
+/// whose names start with `_` or `.` (`_SUCCESS`, `_metadata`, `.part-0.crc`, staging
+/// folders) are not data.
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|source| InputError::Open {
+            path: folder.display().to_string(),
+            source,
+        })?;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(['_', '.']) {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else if InputFormat::from_extension(&path) == Some(InputFormat::Parquet) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Every Parquet file of a folder as an input, with its Hive partition columns.
+fn parquet_folder(dir: &Path) -> Result<Vec<InputFile>, InputError> {
+    let files = parquet_files(dir)?;
+    if files.is_empty() {
+        return Err(InputError::read(format!(
+            "{}: the folder holds no .parquet file",
+            dir.display()
+        )));
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let size = std::fs::metadata(&path)
+                .map_err(|source| InputError::Open {
+                    path: path.display().to_string(),
+                    source,
+                })?
+                .len();
+            let partitions = path
+                .strip_prefix(dir)
+                .ok()
+                .and_then(Path::parent)
+                .map(partition_columns)
+                .unwrap_or_default();
+            Ok(InputFile {
+                name: path.display().to_string(),
+                size: Some(size),
+                path: Some(path),
+                format: InputFormat::Parquet,
+                tsv: false,
+                partitions,
+            })
+        })
+        .collect()
+}
+
+/// `a=1/b=x%2Fy` → `[("a", "1"), ("b", "x/y")]`: Hive's `name=value` folder names, with
+/// their `%XX` escapes decoded; other folder names are skipped.
+fn partition_columns(relative: &Path) -> Vec<(String, String)> {
+    relative
+        .components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .filter_map(|part| part.split_once('='))
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, value)| (unescape(name), unescape(value)))
+        .collect()
+}
+
+/// Decodes Hive's `%XX` escapes (a `%` not followed by two hex digits stays as it is).
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hive_folder_names_become_partition_columns() {
+        let columns = partition_columns(Path::new("date=2024-01-01/city=S%C3%A3o%20Paulo/x"));
+        assert_eq!(
+            columns,
+            [
+                ("date".to_string(), "2024-01-01".to_string()),
+                ("city".to_string(), "São Paulo".to_string())
+            ]
+        );
+        assert_eq!(unescape("100%"), "100%");
+    }
 }

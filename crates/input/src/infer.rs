@@ -10,14 +10,27 @@
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
+use arrow_schema::DataType as ArrowType;
 use bulkwriter_schema::template::{field_json, schema_json};
 use bulkwriter_schema::{DataType, arrow_row_to_json};
 use serde_json::{Map, Value, json};
 
 use crate::{Chunk, InputError, InputFile, InputFormat, ReadOptions, parse_bool, read};
 
+/// A guessed schema, and what the caller should tell the user about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inferred {
+    /// The schema JSON.
+    pub schema: Value,
+    /// Byte columns (Parquet `binary` and the like) holding one length of bytes per row:
+    /// `(column, bytes a row)`. They are proposed as float32 vectors (`bytes / 4`
+    /// dimensions), which reading them needs the `f32le` byte layout for; they may as well
+    /// be float16/bfloat16 values or bits.
+    pub byte_vectors: Vec<(String, usize)>,
+}
+
 /// Infers a schema from the first `sample_rows` rows of `file`.
-pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Value, InputError> {
+pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputError> {
     if !file.format.can_infer() {
         return Err(InputError::Read {
             file: file.name.clone(),
@@ -41,6 +54,17 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Value, InputError> 
                 }
             }
             Chunk::Batch { batch, .. } => {
+                for field in batch.schema().fields() {
+                    if matches!(
+                        field.data_type(),
+                        ArrowType::Binary
+                            | ArrowType::LargeBinary
+                            | ArrowType::FixedSizeBinary(_)
+                            | ArrowType::BinaryView
+                    ) {
+                        sample.byte_columns.insert(field.name().clone());
+                    }
+                }
                 for i in 0..batch.num_rows() {
                     if sample.rows >= sample_rows {
                         break;
@@ -59,8 +83,13 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Value, InputError> 
         }
     })?;
     let Sample {
-        order, stats, rows, ..
+        order,
+        stats,
+        rows,
+        byte_columns,
+        ..
     } = sample;
+    let mut byte_vectors = Vec::new();
     if rows == 0 {
         return Err(InputError::Read {
             file: file.name.clone(),
@@ -77,9 +106,21 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Value, InputError> 
         let mut field = if column.lists == values && values > 0 {
             let items = column.list_items.as_ref().as_ref();
             let numbers = items.is_some_and(|i| i.ints + i.floats == i.seen && i.seen > 0);
-            if numbers && column.list_lengths.len() == 1 && column.list_lengths[0] > 0 {
+            let length = column.list_lengths.first().copied().unwrap_or(0);
+            if byte_columns.contains(name) && column.list_lengths.len() == 1 && length % 4 == 0 {
+                // Raw bytes, most often float32 values (`v.tobytes()`): never one value
+                // per byte.
+                byte_vectors.push((name.clone(), length));
                 let mut f = field_json(name, DataType::FloatVector);
-                f.insert("params".into(), json!({"dim": column.list_lengths[0]}));
+                f.insert("params".into(), json!({"dim": length / 4}));
+                f
+            } else if byte_columns.contains(name) {
+                let mut f = field_json(name, DataType::BinaryVector);
+                f.insert("params".into(), json!({"dim": length * 8}));
+                f
+            } else if numbers && column.list_lengths.len() == 1 && length > 0 {
+                let mut f = field_json(name, DataType::FloatVector);
+                f.insert("params".into(), json!({"dim": length}));
                 f
             } else {
                 let longest_list = column.list_lengths.iter().copied().max().unwrap_or(0);
@@ -124,7 +165,10 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Value, InputError> 
         pk.insert("auto_id".into(), json!(true));
         fields.insert(0, pk);
     }
-    Ok(schema_json(fields, false))
+    Ok(Inferred {
+        schema: schema_json(fields, false),
+        byte_vectors,
+    })
 }
 
 /// The columns of the rows read so far, in first-seen order.
@@ -135,6 +179,8 @@ struct Sample {
     rows: usize,
     /// CSV cells are text: their type is read from their spelling.
     csv: bool,
+    /// Columns whose Arrow type is bytes.
+    byte_columns: std::collections::HashSet<String>,
 }
 
 impl Sample {

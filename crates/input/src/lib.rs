@@ -32,6 +32,7 @@
 //! `infer` (a schema from a sample).
 
 mod chunk;
+mod compression;
 mod csv;
 mod error;
 mod files;
@@ -43,6 +44,7 @@ pub mod npy;
 mod numpy_dir;
 mod options;
 mod parquet;
+mod vector_bytes;
 mod vectors;
 
 use std::fs::File;
@@ -50,11 +52,13 @@ use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 
 pub use chunk::{Chunk, Raw, RowPosition, SourceRow, rename_keys};
+pub use compression::Compression;
 pub use csv::parse_bool;
 pub use error::InputError;
 pub use files::{InputFile, dedupe, expand};
 pub use format::InputFormat;
 pub use options::{BATCH_ROWS, MAX_ROW_BYTES, ReadOptions};
+pub use vector_bytes::VectorBytes;
 
 /// What a reader hands every chunk to; [`ControlFlow::Break`] stops the read.
 pub type Visit<'v> = dyn FnMut(Chunk) -> ControlFlow<()> + 'v;
@@ -82,7 +86,9 @@ fn read_any(
             })?),
             None => Box::new(std::io::stdin()),
         };
-        Ok(Box::new(options.counting(inner)))
+        // Progress counts the bytes as stored; the row guard, the text they decode to.
+        let text = compression::decompressed(Box::new(options.counting(inner)))?;
+        Ok(Box::new(options.guarding(text)))
     };
     let path = || {
         input.path.as_deref().ok_or(InputError::StdinFormat {
@@ -100,12 +106,28 @@ fn read_any(
                 .unwrap_or(if input.tsv { b'\t' } else { b',' });
             csv::read(open()?, separator, options, visit)
         }
-        InputFormat::Parquet => parquet::read(path()?, options, visit),
+        InputFormat::Parquet => match &input.path {
+            Some(path) => parquet::read(path, &input.partitions, options, visit),
+            // Parquet is read from its footer back: standard input is spooled to a file.
+            None => {
+                let spooled = spool_stdin(options)?;
+                parquet::read(spooled.path(), &[], options, visit)
+            }
+        },
         InputFormat::NumpyDir => numpy_dir::read(path()?, options, visit),
         InputFormat::NpyMatrix | InputFormat::Fvecs | InputFormat::Bvecs | InputFormat::Ivecs => {
             vectors::read(path()?, input.format, options, visit)
         }
     }
+}
+
+/// Copies standard input into a temporary file (removed when dropped), counting its bytes.
+fn spool_stdin(options: &ReadOptions<'_>) -> Result<tempfile::NamedTempFile, InputError> {
+    let spool_error = |source| InputError::Spool { source };
+    let mut file = tempfile::NamedTempFile::new().map_err(spool_error)?;
+    std::io::copy(&mut options.counting(std::io::stdin().lock()), &mut file)
+        .map_err(spool_error)?;
+    Ok(file)
 }
 
 // Hostile input is fuzzed by the libFuzzer targets in fuzz/ (fuzz/run.sh).
@@ -153,6 +175,7 @@ mod tests {
                 path: Some(path),
                 format,
                 tsv: false,
+                partitions: Vec::new(),
             };
             let mut rows = 0;
             let error = read(&input, &options, &mut |_| {
@@ -187,6 +210,7 @@ mod tests {
                 path: Some(path),
                 format,
                 tsv: false,
+                partitions: Vec::new(),
             };
             let mut seen = 0;
             read(&input, &ReadOptions::new(), &mut |_| {

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bulkwriter_schema::CollectionSchema;
 
+use crate::VectorBytes;
+
 /// The longest row a text input may hold. No Milvus row comes near it (VARCHAR and JSON
 /// values are at most 64 KiB by default, vectors at most 32,768 dimensions); the limit keeps
 /// a broken or hostile file (a 1 GB string, a file without line breaks) from being read into
@@ -39,11 +41,16 @@ pub struct ReadOptions<'a> {
     pub(crate) vector_field: Option<String>,
     /// First generated primary key for vector dumps.
     pub(crate) id_start: i64,
+    /// Byte columns to decode as float vectors, by field name.
+    pub(crate) vector_bytes: HashMap<String, VectorBytes>,
     pub(crate) batch_rows: usize,
     pub(crate) max_row_bytes: u64,
-    /// Bytes of the current input consumed so far (read, or estimated for columnar files).
+    /// Bytes of the current input consumed so far (read, or estimated for columnar files);
+    /// of a compressed input, its compressed bytes.
     pub(crate) consumed: Arc<AtomicU64>,
-    /// `consumed` where the current row of a text input started.
+    /// Bytes of a text input decoded so far (after decompression).
+    pub(crate) decoded: Arc<AtomicU64>,
+    /// `decoded` where the current row of a text input started.
     pub(crate) row_start: Arc<AtomicU64>,
 }
 
@@ -64,9 +71,11 @@ impl<'a> ReadOptions<'a> {
             csv_null: String::new(),
             vector_field: None,
             id_start: 0,
+            vector_bytes: HashMap::new(),
             batch_rows: BATCH_ROWS,
             max_row_bytes: MAX_ROW_BYTES,
             consumed: Arc::new(AtomicU64::new(0)),
+            decoded: Arc::new(AtomicU64::new(0)),
             row_start: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -102,6 +111,13 @@ impl<'a> ReadOptions<'a> {
         self
     }
 
+    /// Decodes these byte columns (after the mapping: by field name) as float vectors of the
+    /// given layout (see [`VectorBytes`]).
+    pub fn with_vector_bytes(mut self, layouts: HashMap<String, VectorBytes>) -> Self {
+        self.vector_bytes = layouts;
+        self
+    }
+
     /// Rows per Arrow batch from columnar inputs (at least 1).
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
@@ -124,8 +140,8 @@ impl<'a> ReadOptions<'a> {
         &self.mapping
     }
 
-    /// Bytes of the input being read consumed so far (estimated for columnar files): read it
-    /// from the visitor to draw progress.
+    /// Bytes of the input being read consumed so far (estimated for columnar files; the
+    /// compressed bytes of a compressed file): read it from the visitor to draw progress.
     pub fn bytes_read(&self) -> u64 {
         self.consumed.load(Ordering::Relaxed)
     }
@@ -138,12 +154,13 @@ impl<'a> ReadOptions<'a> {
     /// Marks the start of the next row of a text input (see [`ReadOptions::with_max_row_bytes`]).
     pub(crate) fn start_row(&self) {
         self.row_start
-            .store(self.consumed.load(Ordering::Relaxed), Ordering::Relaxed);
+            .store(self.decoded.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// Starts counting a new input from zero.
     pub(crate) fn reset(&self) {
         self.consumed.store(0, Ordering::Relaxed);
+        self.decoded.store(0, Ordering::Relaxed);
         self.row_start.store(0, Ordering::Relaxed);
     }
 
@@ -152,33 +169,55 @@ impl<'a> ReadOptions<'a> {
         self.consumed.store(bytes, Ordering::Relaxed);
     }
 
-    /// Wraps a reader to count its bytes and guard the row size.
+    /// Wraps a reader of the input's bytes as stored, to count them for progress.
     pub(crate) fn counting<R>(&self, inner: R) -> Counting<R> {
         Counting {
             inner,
             consumed: Arc::clone(&self.consumed),
+        }
+    }
+
+    /// Wraps a reader of the decoded text (decompressed, if it was), to guard the row size.
+    pub(crate) fn guarding<R>(&self, inner: R) -> RowGuard<R> {
+        RowGuard {
+            inner,
+            decoded: Arc::clone(&self.decoded),
             row_start: Arc::clone(&self.row_start),
             max_row_bytes: self.max_row_bytes,
         }
     }
 }
 
-/// Counts the bytes read through it into a shared counter, and fails once more than
-/// `max_row_bytes` were read since the current row started.
+/// Counts the bytes read through it into a shared counter.
 pub(crate) struct Counting<R> {
     inner: R,
     consumed: Arc<AtomicU64>,
-    row_start: Arc<AtomicU64>,
-    max_row_bytes: u64,
 }
 
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let consumed = self.consumed.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Fails once more than `max_row_bytes` were read through it since the current row started
+/// (measured on the decoded text, so a small compressed file cannot hide a huge row).
+pub(crate) struct RowGuard<R> {
+    inner: R,
+    decoded: Arc<AtomicU64>,
+    row_start: Arc<AtomicU64>,
+    max_row_bytes: u64,
+}
+
+impl<R: Read> Read for RowGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let decoded = self.decoded.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
         // Readers buffer ahead of the row they parse, so allow one buffer more.
         let slack = 2 << 20;
-        if consumed - self.row_start.load(Ordering::Relaxed) > self.max_row_bytes + slack {
+        if decoded - self.row_start.load(Ordering::Relaxed) > self.max_row_bytes + slack {
             return Err(std::io::Error::other(format!(
                 "a row is longer than {} MiB; no Milvus row is that large (is the file in the format its name says?)",
                 self.max_row_bytes >> 20

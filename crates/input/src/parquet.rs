@@ -7,7 +7,7 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
@@ -17,6 +17,7 @@ use crate::{Chunk, InputError, ReadOptions, Visit};
 
 pub(crate) fn read(
     path: &Path,
+    partitions: &[(String, String)],
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
@@ -54,8 +55,10 @@ pub(crate) fn read(
         for batch in decoded {
             let batch = batch?;
             let rows = batch.num_rows() as u64;
+            let batch = map_batch(batch, &options.mapping)?;
+            let batch = with_partitions(batch, partitions, options)?;
             let flow = visit(Chunk::Batch {
-                batch: map_batch(batch, &options.mapping)?,
+                batch: crate::vector_bytes::decode(batch, &options.vector_bytes, first_row)?,
                 first_row,
             });
             if flow.is_break() {
@@ -66,6 +69,90 @@ pub(crate) fn read(
             options.set_consumed(size * first_row.min(total) / total);
         }
         Ok(())
+    })
+}
+
+/// Adds a file's Hive partition columns (named after the mapping) that the file does not
+/// hold itself: typed by the schema's field of that name, text without a schema; columns no
+/// field takes are left out. Hive's `__HIVE_DEFAULT_PARTITION__` is null.
+fn with_partitions(
+    batch: RecordBatch,
+    partitions: &[(String, String)],
+    options: &ReadOptions<'_>,
+) -> Result<RecordBatch, InputError> {
+    if partitions.is_empty() {
+        return Ok(batch);
+    }
+    let rows = batch.num_rows();
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    let mut columns = batch.columns().to_vec();
+    for (name, value) in partitions {
+        let name = options.mapped(name);
+        if fields.iter().any(|f| f.name() == name) {
+            continue;
+        }
+        let field = match options.schema {
+            Some(schema) => match schema.field(name) {
+                Some(field) => Some(field),
+                None => continue,
+            },
+            None => None,
+        };
+        let value = (value != "__HIVE_DEFAULT_PARTITION__").then_some(value.as_str());
+        let column = partition_column(name, value, field.map(|f| f.data_type), rows)?;
+        fields.push(Field::new(name, column.data_type().clone(), true));
+        columns.push(column);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| InputError::read(format!("adding the partition columns: {e}")))
+}
+
+/// One partition value repeated `rows` times, as the Arrow type that fills `ty`.
+fn partition_column(
+    name: &str,
+    value: Option<&str>,
+    ty: Option<bulkwriter_schema::DataType>,
+    rows: usize,
+) -> Result<ArrayRef, InputError> {
+    use bulkwriter_schema::DataType as Milvus;
+    let bad = |what: &str| {
+        InputError::read(format!(
+            "partition folder {name}={}: {what}",
+            value.unwrap_or("__HIVE_DEFAULT_PARTITION__")
+        ))
+    };
+    Ok(match ty {
+        Some(Milvus::Int8 | Milvus::Int16 | Milvus::Int32 | Milvus::Int64) => {
+            let v = value
+                .map(|v| v.parse::<i64>().map_err(|_| bad("not an integer")))
+                .transpose()?;
+            Arc::new(Int64Array::from(vec![v; rows]))
+        }
+        Some(Milvus::Float | Milvus::Double) => {
+            let v = value
+                .map(|v| v.parse::<f64>().map_err(|_| bad("not a number")))
+                .transpose()?;
+            Arc::new(Float64Array::from(vec![v; rows]))
+        }
+        Some(Milvus::Bool) => {
+            let v = value
+                .map(|v| crate::parse_bool(v).ok_or_else(|| bad("not a boolean")))
+                .transpose()?;
+            Arc::new(BooleanArray::from(vec![v; rows]))
+        }
+        None | Some(Milvus::VarChar | Milvus::Text | Milvus::Timestamptz | Milvus::Geometry) => {
+            Arc::new(StringArray::from(vec![value; rows]))
+        }
+        Some(other) => {
+            return Err(bad(&format!(
+                "a partition folder cannot fill a {other} field"
+            )));
+        }
     })
 }
 

@@ -26,7 +26,7 @@ use bulkwriter_convert::{
 };
 use bulkwriter_schema::CollectionSchema;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyTypeError};
+use pyo3::exceptions::{PyException, PyKeyboardInterrupt, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
@@ -400,7 +400,7 @@ impl Progress for PyProgress<'_> {
     ignore_unknown=false, on_error="stop", reject_file=None, max_errors=None, input_sep=None,
     input_null=String::new(), vector_field=None, id_start=0, chunk_size=128 << 20,
     segments_in_flight=1, csv_sep=None, csv_null=None, storage_options=Vec::new(), resume=None,
-    allow_empty=false, progress=None
+    allow_empty=false, vector_bytes=HashMap::new(), progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn convert(
@@ -426,6 +426,7 @@ fn convert(
     storage_options: Vec<(String, String)>,
     resume: Option<String>,
     allow_empty: bool,
+    vector_bytes: HashMap<String, String>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let schema_value: Value = serde_json::from_str(schema_json).map_err(error)?;
@@ -459,6 +460,13 @@ fn convert(
         vector_field,
         id_start,
         allow_empty,
+        vector_bytes: vector_bytes
+            .into_iter()
+            .map(|(field, layout)| {
+                let layout = layout.parse().map_err(PyValueError::new_err)?;
+                Ok((field, layout))
+            })
+            .collect::<PyResult<_>>()?,
     };
     let target = match (resume, output) {
         (Some(data_path), output) => {

@@ -136,10 +136,65 @@ fn to_json_with(array: &dyn Array, row: usize, lenient: bool) -> Result<Value, C
         }
         return Ok(Value::Object(map));
     }
+    if let Some(text) = temporal_text(array, row) {
+        return Ok(Value::String(text));
+    }
     Err(CellError::Type(format!(
         "Arrow type {} is not supported",
         array.data_type()
     )))
+}
+
+/// A date or timestamp cell as its stored integer: days since 1970-01-01 for `date32`,
+/// milliseconds for `date64`, and a timestamp's count in its own unit (s, ms, µs, ns) since
+/// the epoch (UTC when the column has a time zone). `None` for other types.
+pub fn temporal_epoch(array: &dyn Array, row: usize) -> Option<i64> {
+    use arrow_schema::TimeUnit;
+    Some(match array.data_type() {
+        ArrowType::Date32 => array.as_primitive::<Date32Type>().value(row) as i64,
+        ArrowType::Date64 => array.as_primitive::<Date64Type>().value(row),
+        ArrowType::Timestamp(TimeUnit::Second, _) => {
+            array.as_primitive::<TimestampSecondType>().value(row)
+        }
+        ArrowType::Timestamp(TimeUnit::Millisecond, _) => {
+            array.as_primitive::<TimestampMillisecondType>().value(row)
+        }
+        ArrowType::Timestamp(TimeUnit::Microsecond, _) => {
+            array.as_primitive::<TimestampMicrosecondType>().value(row)
+        }
+        ArrowType::Timestamp(TimeUnit::Nanosecond, _) => {
+            array.as_primitive::<TimestampNanosecondType>().value(row)
+        }
+        _ => return None,
+    })
+}
+
+/// A date or timestamp cell as ISO 8601 text: `2024-01-31` for a date,
+/// `2024-01-31T12:30:00.250` for a timestamp, with `+00:00` when the column has a time zone
+/// (its values are UTC instants). `None` for other types.
+fn temporal_text(array: &dyn Array, row: usize) -> Option<String> {
+    use arrow_array::temporal_conversions::{
+        date32_to_datetime, date64_to_datetime, timestamp_ms_to_datetime, timestamp_ns_to_datetime,
+        timestamp_s_to_datetime, timestamp_us_to_datetime,
+    };
+    use arrow_schema::TimeUnit;
+    let value = temporal_epoch(array, row)?;
+    let (moment, zoned) = match array.data_type() {
+        ArrowType::Date32 => return Some(date32_to_datetime(value as i32)?.date().to_string()),
+        ArrowType::Date64 => return Some(date64_to_datetime(value)?.date().to_string()),
+        ArrowType::Timestamp(unit, zone) => (
+            match unit {
+                TimeUnit::Second => timestamp_s_to_datetime(value),
+                TimeUnit::Millisecond => timestamp_ms_to_datetime(value),
+                TimeUnit::Microsecond => timestamp_us_to_datetime(value),
+                TimeUnit::Nanosecond => timestamp_ns_to_datetime(value),
+            }?,
+            zone.is_some(),
+        ),
+        _ => return None,
+    };
+    let text = moment.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+    Some(if zoned { format!("{text}+00:00") } else { text })
 }
 
 /// Row `row` of a batch as a JSON object, every column included (nulls as `null`): how a
@@ -190,6 +245,28 @@ pub fn field_to_json(
                     .collect::<Result<Vec<_>, _>>()
                     .map(Value::Array);
             }
+        }
+        // Dates and timestamps into integer fields: their stored epoch count.
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => {
+            if let Some(value) = temporal_epoch(array, row) {
+                return Ok(Value::from(value));
+            }
+        }
+        // Raw bytes (`v.tobytes()`) are not float values: read one number per byte they
+        // would make a wrong vector four times too long.
+        DataType::FloatVector
+            if matches!(
+                array.data_type(),
+                ArrowType::Binary
+                    | ArrowType::LargeBinary
+                    | ArrowType::FixedSizeBinary(_)
+                    | ArrowType::BinaryView
+            ) =>
+        {
+            return Err(CellError::Type(format!(
+                "a {} column holds bytes, not float values, and reading each byte as a number would corrupt the vectors: give the bytes' layout (f32le, f16le or bf16le) to decode them",
+                array.data_type()
+            )));
         }
         DataType::SparseFloatVector => {
             if let Some(text) = str_at(array, row) {

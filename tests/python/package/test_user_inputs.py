@@ -72,3 +72,21 @@ def test_values_beyond_float32_are_refused_naming_the_field(tmp_path, field, val
     line = "{" + ", ".join(f'"{k}": {v}' for k, v in row.items()) + "}"
     with pytest.raises(BulkWriterError, match=f"'{field}'"):
         convert(tmp_path, [line])
+
+
+def test_convert_decodes_vector_bytes_when_told_their_layout(tmp_path):
+    import pyarrow as pa
+
+    vectors = np.random.default_rng(3).standard_normal((5, 2)).astype(np.float32)
+    table = pa.table({"id": np.arange(5, dtype=np.int64),
+                      "v": pa.array([v.tobytes() for v in vectors], pa.binary())})
+    pq.write_table(table, tmp_path / "bytes.parquet")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"fields": [SCHEMA["fields"][0], SCHEMA["fields"][2]]}))
+    with pytest.raises(BulkWriterError, match="holds bytes, not float values"):
+        bulkwriter.convert(str(schema), [str(tmp_path / "bytes.parquet")], str(tmp_path / "a"),
+                           BulkFileType.NUMPY, progress=False)
+    summary = bulkwriter.convert(str(schema), [str(tmp_path / "bytes.parquet")], str(tmp_path / "b"),
+                                 BulkFileType.NUMPY, progress=False, vector_bytes={"v": "f32le"})
+    files = {p.rsplit("/", 1)[1]: p for p in summary["batch_files"][0]}
+    assert np.array_equal(np.load(files["v.npy"]), vectors)

@@ -72,7 +72,9 @@ def convert(schema, inputs: Union[str, Sequence[str]], output: Optional[str],
     are the command's, in snake case: ``input_format``, ``ignore_unknown``, ``on_error``
     (``"stop"``/``"skip"``), ``reject_file``, ``max_errors``, ``input_sep``, ``input_null``,
     ``vector_field``, ``id_start``, ``chunk_size`` (bytes), ``segments_in_flight``,
-    ``csv_sep``, ``csv_null``, ``resume`` (a run's folder). ``progress``: ``True`` for a tqdm
+    ``csv_sep``, ``csv_null``, ``resume`` (a run's folder), ``allow_empty``, ``vector_bytes``
+    (``{"vector": "f32le"}``: decode a Parquet binary column of raw float32, ``f16le`` or
+    ``bf16le`` values into that float vector field). ``progress``: ``True`` for a tqdm
     bar, a callable ``(bytes, total, rows, rejected)``, or ``None`` for a bar on a terminal.
     Ctrl-C stops the run after its current row, with the open segment stored."""
     from .writer import _file_type

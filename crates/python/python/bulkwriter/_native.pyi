@@ -62,6 +62,7 @@ def convert(
     storage_options: Sequence[Tuple[str, str]] = ...,
     resume: Optional[str] = ...,
     allow_empty: bool = ...,
+    vector_bytes: Dict[str, str] = ...,
     progress: Optional[Callable[[int, Optional[int], int, int], None]] = ...,
 ) -> str: ...
 
