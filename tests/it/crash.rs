@@ -98,13 +98,13 @@ fn find_run(output: &str, options: &[(String, String)]) -> Option<(String, Value
 /// Kills runs into `<root>/p<i>` at `points` moments spread over a clean run's duration (from
 /// the start of the process to just before its end), then resumes each (or starts it again if
 /// it died before its manifest existed). Returns the runs to verify and how many processes
-/// were killed while still running.
+/// were killed while still running, and the NumPy segment folders seen with files missing.
 fn kill_and_resume(
     root: &str,
     options: &[(String, String)],
     points: usize,
     input: &Path,
-) -> (Vec<Value>, usize) {
+) -> (Vec<Value>, usize, Vec<String>) {
     // The fastest of two clean runs per format: the kill moments stay inside a run.
     let clean_runs: Vec<Duration> = FORMATS
         .iter()
@@ -126,7 +126,7 @@ fn kill_and_resume(
                 .unwrap()
         })
         .collect();
-    let (mut runs, mut killed) = (Vec::new(), 0);
+    let (mut runs, mut killed, mut partial_folders) = (Vec::new(), 0, Vec::new());
     for point in 0..points {
         let format = FORMATS[point % FORMATS.len()];
         let clean_run = clean_runs[point % FORMATS.len()];
@@ -142,6 +142,7 @@ fn kill_and_resume(
         }
         child.kill().unwrap();
         child.wait().unwrap();
+        partial_folders.extend(partial_numpy_folders(&output, options));
 
         let found = find_run(&output, options);
         let snapshot = found.as_ref().map(|(_, manifest)| manifest.clone());
@@ -180,7 +181,30 @@ fn kill_and_resume(
             "snapshot": snapshot,
         }));
     }
-    (runs, killed)
+    (runs, killed, partial_folders)
+}
+
+/// The NumPy segment folders visible under `output` (`<uuid>/<n>/`, hidden folders aside)
+/// that do not hold every one of medium_articles' 8 field files: what an import of the
+/// folder prefix would take as a segment with columns missing.
+fn partial_numpy_folders(output: &str, options: &[(String, String)]) -> Vec<String> {
+    let sink = SegmentSink::open(output, options).unwrap();
+    let mut folders: std::collections::BTreeMap<String, usize> = Default::default();
+    for (path, _) in sink.list("").unwrap() {
+        let Some((folder, file)) = path.rsplit_once('/') else {
+            continue;
+        };
+        let segment = folder.rsplit('/').next().unwrap_or("");
+        let hidden = path.split('/').any(|part| part.starts_with('.'));
+        if file.ends_with(".npy") && !hidden && segment.bytes().all(|b| b.is_ascii_digit()) {
+            *folders.entry(format!("{output}/{folder}")).or_default() += 1;
+        }
+    }
+    folders
+        .into_iter()
+        .filter(|(_, files)| *files != 8)
+        .map(|(folder, files)| format!("{folder} ({files} of 8 files)"))
+        .collect()
 }
 
 fn verify(runs: &[Value]) -> Value {
@@ -196,7 +220,11 @@ fn runs_killed_at_30_points_resume_to_every_row_once_local() {
     let input = dir.path().join("input.jsonl");
     write_input(&input, ROWS, &[]);
     let root = dir.path().join("out");
-    let (mut runs, killed) = kill_and_resume(root.to_str().unwrap(), &[], 30, &input);
+    let (mut runs, killed, partial) = kill_and_resume(root.to_str().unwrap(), &[], 30, &input);
+    assert!(
+        partial.is_empty(),
+        "NumPy segment folders visible with files missing after a kill: {partial:?}"
+    );
     for run in &mut runs {
         run["base"] = json!("");
     }
@@ -219,8 +247,14 @@ fn runs_killed_at_30_points_resume_to_every_row_once_s3() {
     let input = dir.path().join("input.jsonl");
     write_input(&input, ROWS, &[]);
     let prefix = unique_prefix("crash");
-    let (mut runs, killed) =
+    let (mut runs, killed, partial) =
         kill_and_resume(&format!("s3://{bucket}/{prefix}"), &options, 30, &input);
+    // A bucket cannot publish several objects at once: a segment's uploads are completed
+    // together, in one round of requests, and only a kill inside that round can leave some
+    // of its files (the manifest, written after, is the commit point either way). None was
+    // seen in testing; more than one in 30 kills would mean the round is not short.
+    eprintln!("s3: NumPy segment folders with files missing after a kill: {partial:?}");
+    assert!(partial.len() <= 1, "{partial:?}");
     // Everything under the prefix, downloaded with boto3: what the checks read.
     let dest = dir.path().join("bucket");
     download("s3", &bucket, &prefix, &dest);

@@ -138,6 +138,8 @@ struct SinkInner {
     path_root: String,
     /// Reported URLs start with this.
     url_root: String,
+    /// The directory of a local sink (not of an in-memory one), where folders are renamed.
+    local_dir: Option<PathBuf>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -229,7 +231,13 @@ impl SegmentSink {
             bucket: root.clone(),
             prefix: String::new(),
         };
-        SegmentSink::new(Arc::new(store), location, root.clone(), root)
+        SegmentSink::build(
+            Arc::new(store),
+            location,
+            root.clone(),
+            root,
+            Some(absolute),
+        )
     }
 
     /// A sink for an output given as a local path or a URL (`s3://bucket/prefix`, `gs://`,
@@ -259,6 +267,16 @@ impl SegmentSink {
         path_root: String,
         url_root: String,
     ) -> Result<SegmentSink, SinkError> {
+        SegmentSink::build(store, location, path_root, url_root, None)
+    }
+
+    fn build(
+        store: Arc<dyn ObjectStore>,
+        location: OutputLocation,
+        path_root: String,
+        url_root: String,
+        local_dir: Option<PathBuf>,
+    ) -> Result<SegmentSink, SinkError> {
         // Two I/O threads: uploads overlap with the caller's reading and encoding.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -272,6 +290,7 @@ impl SegmentSink {
                 location,
                 path_root,
                 url_root,
+                local_dir,
                 runtime,
             }),
         })
@@ -466,10 +485,15 @@ impl SegmentSink {
     /// Starts a file at `relative_path` that is written as it is produced. Nothing carries
     /// the final name until [`FileUpload::finish`]; a file dropped unfinished is discarded.
     pub fn create_file(&self, relative_path: &str) -> FileUpload {
+        self.create_file_as(relative_path, relative_path)
+    }
+
+    /// A file written at `relative_path` and reported as `reported_path`.
+    fn create_file_as(&self, relative_path: &str, reported_path: &str) -> FileUpload {
         FileUpload {
             sink: self.clone(),
             location: self.key(relative_path),
-            reported: self.stored(relative_path),
+            reported: self.stored(reported_path),
             buffer: Vec::new(),
             upload: None,
             parts: VecDeque::new(),
@@ -632,10 +656,208 @@ impl Drop for FileUpload {
     }
 }
 
+/// A folder whose files must appear together, as a NumPy segment's do: a Milvus import of a
+/// folder prefix takes whatever files it finds there. See [`SegmentSink::create_folder`].
+pub struct FolderUpload {
+    sink: SegmentSink,
+    /// `<uuid>/<n>`, relative to the sink's root.
+    folder: String,
+    /// Local output: the hidden folder the files are written in, renamed to `folder` once
+    /// every file is complete.
+    staging: Option<String>,
+}
+
+impl SegmentSink {
+    /// Starts the folder `relative` (for example `<uuid>/3`). Locally its files are written
+    /// in a hidden folder beside it (`<uuid>/.3.partial`) that is renamed into place once all
+    /// are complete, so the folder appears whole or not at all, even after a SIGKILL. A
+    /// bucket has no folders and no way to publish several objects at once: each file's
+    /// upload is held open until every file of the folder is up, and then all are completed
+    /// at once, so the files appear within one round of requests; the run's manifest, which
+    /// lists the segment only after that, is what says it is complete.
+    pub fn create_folder(&self, relative: &str) -> FolderUpload {
+        let staging = self.inner.local_dir.as_ref().map(|_| {
+            let (parent, name) = relative.rsplit_once('/').unwrap_or(("", relative));
+            join(parent, &format!(".{name}.partial"))
+        });
+        FolderUpload {
+            sink: self.clone(),
+            folder: relative.to_string(),
+            staging,
+        }
+    }
+}
+
+impl FolderUpload {
+    /// A file of the folder; hand it, once written, to [`FileUpload::ready`].
+    pub fn create_file(&self, name: &str) -> FileUpload {
+        let reported = join(&self.folder, name);
+        match &self.staging {
+            Some(staging) => self.sink.create_file_as(&join(staging, name), &reported),
+            None => self.sink.create_file(&reported),
+        }
+    }
+
+    /// Completes every file at once and, locally, moves the folder into place; returns how
+    /// the files are reported, in the order given. On an error nothing is published
+    /// locally, and in a bucket the uploads not yet completed are abandoned.
+    pub fn finish(self, files: Vec<ReadyFile>) -> Result<Vec<StoredFile>, SinkError> {
+        let runtime = &self.sink.inner.runtime;
+        let completing: Vec<_> = files
+            .into_iter()
+            .map(|file| runtime.spawn(file.complete()))
+            .collect();
+        let mut stored = Vec::with_capacity(completing.len());
+        let mut first_error = None;
+        for task in completing {
+            match runtime.block_on(task) {
+                Ok(Ok(file)) => stored.push(file),
+                Ok(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(SinkError::Interrupted {
+                        path: self.sink.display_path(&self.folder),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
+        }
+        if let (Some(staging), Some(dir)) = (&self.staging, &self.sink.inner.local_dir) {
+            let (from, to) = (dir.join(staging), dir.join(&self.folder));
+            // A folder left empty by a resumed run's clean-up is in the way of the rename.
+            let _ = std::fs::remove_dir(&to);
+            std::fs::rename(&from, &to)
+                .map_err(|source| SinkError::OutputDir { path: to, source })?;
+        }
+        Ok(stored)
+    }
+}
+
+/// A file whose bytes are all sent (or, if small, held) and that is not yet visible: see
+/// [`FileUpload::ready`]. Dropped without [`ReadyFile::complete`], it never appears.
+pub struct ReadyFile {
+    sink: SegmentSink,
+    location: ObjectPath,
+    report: StoredFile,
+    content: ReadyContent,
+}
+
+enum ReadyContent {
+    /// A file smaller than a part: stored with one `put` when completed.
+    Small(Vec<u8>),
+    /// A multipart upload with every part sent.
+    Parts(Box<dyn MultipartUpload>),
+}
+
+impl ReadyFile {
+    /// Makes the file visible under its name.
+    async fn complete(self) -> Result<StoredFile, SinkError> {
+        let put_error = |source| SinkError::Put {
+            path: self.report.path.clone(),
+            source,
+        };
+        match self.content {
+            ReadyContent::Small(bytes) => {
+                let store = Arc::clone(&self.sink.inner.store);
+                store
+                    .put(&self.location, PutPayload::from(bytes))
+                    .await
+                    .map_err(put_error)?;
+            }
+            ReadyContent::Parts(mut upload) => {
+                if let Err(e) = upload.complete().await {
+                    let _ = upload.abort().await;
+                    return Err(put_error(e));
+                }
+            }
+        }
+        Ok(self.report)
+    }
+}
+
+impl FileUpload {
+    /// Sends what is left of the file and waits until every part is stored, without making
+    /// the file visible: [`FolderUpload::finish`] completes the files of a folder together.
+    pub fn ready(mut self) -> Result<ReadyFile, SinkError> {
+        let content = if self.upload.is_none() {
+            ReadyContent::Small(std::mem::take(&mut self.buffer))
+        } else {
+            if !self.buffer.is_empty() {
+                self.send_part()?;
+            }
+            while !self.parts.is_empty() {
+                self.wait_oldest_part()?;
+            }
+            let upload = self.upload.take().ok_or_else(|| SinkError::Interrupted {
+                path: self.reported.path.clone(),
+                reason: "its upload was not started".into(),
+            })?;
+            ReadyContent::Parts(upload)
+        };
+        Ok(ReadyFile {
+            sink: self.sink.clone(),
+            location: self.location.clone(),
+            report: self.report(),
+            content,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn a_local_folder_appears_only_when_all_its_files_are_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SegmentSink::local(dir.path()).unwrap();
+        let folder = sink.create_folder("u/3");
+        let mut ready = Vec::new();
+        for name in ["a.npy", "b.npy"] {
+            let mut file = folder.create_file(name);
+            file.append(&vec![7u8; PART_SIZE + 10]).unwrap();
+            ready.push(file.ready().unwrap());
+            assert!(
+                !dir.path().join("u/3").exists(),
+                "not visible before finish"
+            );
+        }
+        // Written in the hidden staging folder, which a resumed run lists and removes.
+        let listed: Vec<String> = sink
+            .list("u")
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert!(
+            listed.iter().all(|p| p.starts_with("u/.3.partial/")),
+            "{listed:?}"
+        );
+        let stored = folder.finish(ready).unwrap();
+        assert_eq!(
+            stored[0].path,
+            format!("{}/u/3/a.npy", sink.display_path("").trim_end_matches('/'))
+        );
+        assert_eq!(stored[1].bytes, (PART_SIZE + 10) as u64);
+        assert_eq!(
+            std::fs::read(dir.path().join("u/3/b.npy")).unwrap().len(),
+            PART_SIZE + 10
+        );
+        assert!(!dir.path().join("u/.3.partial").exists());
+
+        // A folder dropped before finish leaves no visible folder.
+        let abandoned = sink.create_folder("u/4");
+        let mut file = abandoned.create_file("a.npy");
+        file.append(b"x").unwrap();
+        drop(file.ready().unwrap());
+        drop(abandoned);
+        assert!(!dir.path().join("u/4").exists());
+    }
 
     #[test]
     fn local_segments_land_under_the_root() {

@@ -45,26 +45,31 @@ pub(crate) fn store_segment(
 ) -> Result<Vec<StoredFile>> {
     let sink_error = |source| WriteError::Sink { segment, source };
     match buffer.file_type {
-        FileType::Numpy => (0..buffer.columns.len())
-            .into_par_iter()
-            .map(|i| {
-                let (dtype, width) = match buffer.specs[i] {
-                    ColumnSpec::Field(f) => buffer.schema.fields[f]
-                        .numpy_layout()
-                        .unwrap_or((bulkwriter_schema::NumpyDtype::Unicode, 0)),
-                    _ => (bulkwriter_schema::NumpyDtype::Unicode, 0),
-                };
-                let path = format!("{uuid}/{segment}/{}.npy", buffer.column_name(i));
-                let mut file = sink.create_file(&path);
-                buffer.columns[i]
-                    .write_npy(dtype, width, &mut file)
-                    .map_err(|e| WriteError::Encode {
-                        segment,
-                        message: format!("{path}: {e}"),
-                    })?;
-                file.finish().map_err(sink_error)
-            })
-            .collect(),
+        // A segment folder appears with all its files or none (see `create_folder`).
+        FileType::Numpy => {
+            let folder = sink.create_folder(&format!("{uuid}/{segment}"));
+            let ready = (0..buffer.columns.len())
+                .into_par_iter()
+                .map(|i| {
+                    let (dtype, width) = match buffer.specs[i] {
+                        ColumnSpec::Field(f) => buffer.schema.fields[f]
+                            .numpy_layout()
+                            .unwrap_or((bulkwriter_schema::NumpyDtype::Unicode, 0)),
+                        _ => (bulkwriter_schema::NumpyDtype::Unicode, 0),
+                    };
+                    let name = format!("{}.npy", buffer.column_name(i));
+                    let mut file = folder.create_file(&name);
+                    buffer.columns[i]
+                        .write_npy(dtype, width, &mut file)
+                        .map_err(|e| WriteError::Encode {
+                            segment,
+                            message: format!("{uuid}/{segment}/{name}: {e}"),
+                        })?;
+                    file.ready().map_err(sink_error)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            folder.finish(ready).map_err(sink_error)
+        }
         FileType::Parquet => {
             let path = format!("{uuid}/{segment}.parquet");
             let mut file = sink.create_file(&path);
