@@ -110,6 +110,7 @@ pub fn input_options(
         vector_field: args.vector_field,
         id_start: args.id_start,
         vector_bytes: args.vector_bytes.into_iter().collect(),
+        on_duplicate_key: args.on_duplicate_key,
         allow_empty: args.allow_empty,
     };
     options.check()?;

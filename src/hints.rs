@@ -80,6 +80,9 @@ fn input_text(error: &InputError) -> Option<String> {
         }
         InputError::BadPattern { .. } | InputError::NoMatch { .. } => format!("--input {error}"),
         InputError::UnknownFormat { .. } => format!("{error}: pass --input-format"),
+        InputError::LooksLikeJsonl { .. } => {
+            format!("{error}: if so, pass --input-format jsonl")
+        }
         InputError::StdinFormat { given: None } => {
             "standard input (-) needs --input-format jsonl, json, csv or parquet".into()
         }

@@ -31,6 +31,11 @@ pub fn run(command: SchemaCommand) -> Result<String> {
                     bytes * 8
                 );
             }
+            for (column, field) in &inferred.renamed {
+                eprintln!(
+                    "note: Milvus refuses the column name {column:?} as a field name; proposed {field:?}: convert with --map '{column}={field}'"
+                );
+            }
             inferred.schema
         }
     };

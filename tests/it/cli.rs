@@ -333,9 +333,10 @@ fn inputs_take_several_values_and_are_read_once() {
     let fixture = "fixtures/medium_articles.json";
     let copy = dir.path().join("copy.json");
     std::fs::copy(root().join(fixture), &copy).unwrap();
+    // The copy repeats every key: kept, since this is about reading both files.
     let out = convert_inputs(
         &[fixture, copy.to_str().unwrap()],
-        &[],
+        &["--on-duplicate-key", "keep"],
         &dir.path().join("a"),
     );
     assert!(
@@ -593,4 +594,118 @@ fn output_mistakes_are_explained() {
     assert_eq!(http.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&http.stderr);
     assert!(stderr.contains("allow_http=true"), "{stderr}");
+}
+
+/// Issue 19 item 11: a `.json` file holding JSON Lines says so and how to read it.
+#[test]
+fn a_json_lines_file_named_json_points_to_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.json");
+    std::fs::write(&input, "{\"id\": 1}\n{\"id\": 2}\n").unwrap();
+    let out = bulkwriter()
+        .args(["convert", "--quiet", "--format", "parquet", "--schema"])
+        .arg(root().join("schemas/medium_articles.json"))
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "error: {}: not a JSON list of rows: the root object has the key 'id', not 'rows' at line 1 column 6; a file of one object per line is JSON Lines, the jsonl format: if so, pass --input-format jsonl",
+            input.display()
+        )
+    );
+}
+
+/// Issue 19 item 11: field names Milvus refuses are refused by the schema loader with
+/// Milvus's rule, and `schema infer` proposes valid names with the --map lines that read the
+/// columns into them (the proposal then converts).
+#[test]
+fn field_names_follow_milvus_rule_and_infer_proposes_valid_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("bad.json");
+    for (name, why) in [
+        (
+            "sepal length (cm)",
+            "it may hold only letters, digits and underscores",
+        ),
+        (
+            "150",
+            "the first character must be a letter or an underscore",
+        ),
+    ] {
+        let json = serde_json::json!({"fields": [
+            {"name": "id", "type": "INT64", "is_primary": true},
+            {"name": name, "type": "FLOAT"},
+            {"name": "v", "type": "FLOAT_VECTOR", "params": {"dim": 2}}]});
+        std::fs::write(&schema, json.to_string()).unwrap();
+        let out = bulkwriter()
+            .args(["validate", "--quiet", "--schema"])
+            .arg(&schema)
+            .arg("--input")
+            .arg(root().join("fixtures/medium_articles.json"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("Milvus refuses the field name {name:?}: {why}")),
+            "{stderr}"
+        );
+    }
+
+    let csv = dir.path().join("iris.csv");
+    std::fs::write(
+        &csv,
+        "id,sepal length (cm),150,v\n1,5.1,0.2,\"[0.5, 1.5]\"\n2,4.9,0.3,\"[1.0, 2.0]\"\n",
+    )
+    .unwrap();
+    let inferred = bulkwriter()
+        .args(["schema", "infer", "--input"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(inferred.status.success(), "{inferred:?}");
+    let proposal: Value = serde_json::from_slice(&inferred.stdout).unwrap();
+    let names: Vec<&str> = proposal["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["id", "sepal_length_cm", "f_150", "v"]);
+    let stderr = String::from_utf8_lossy(&inferred.stderr);
+    assert!(
+        stderr.contains("--map 'sepal length (cm)=sepal_length_cm'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--map '150=f_150'"), "{stderr}");
+    let proposed = dir.path().join("proposed.json");
+    std::fs::write(&proposed, &inferred.stdout).unwrap();
+    let converted = bulkwriter()
+        .args(["convert", "--quiet", "--format", "parquet", "--schema"])
+        .arg(&proposed)
+        .arg("--input")
+        .arg(&csv)
+        .args([
+            "--map",
+            "sepal length (cm)=sepal_length_cm",
+            "--map",
+            "150=f_150",
+        ])
+        .arg("--output")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        converted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&converted.stderr)
+    );
+    let summary: Value = serde_json::from_slice(&converted.stdout).unwrap();
+    assert_eq!(summary["rows"], 2);
 }

@@ -128,13 +128,16 @@ fn every_input_format_gives_byte_identical_numpy_output() {
             );
         }
     }
-    // Several inputs and a glob are one dataset: every row once, in order.
+    // Several inputs and a glob are one dataset: every row once, in order (the same rows
+    // three times, so their keys repeat: kept).
     let glob = format!("{}/rows.*sv", dir.path().display());
     let m = manifest(&convert(&[
         "--input",
         &glob,
         "--input",
         dir.path().join("rows.parquet").to_str().unwrap(),
+        "--on-duplicate-key",
+        "keep",
         "--format",
         "parquet",
         "--output",
@@ -458,7 +461,10 @@ fn validate_reports_without_writing() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report, json!({"rows": 60, "accepted": 59, "rejected": 1}));
+    assert_eq!(
+        report,
+        json!({"rows": 60, "accepted": 59, "rejected": 1, "duplicate_keys": 0})
+    );
     // Machine-readable stderr: one JSON object per line.
     let events: Vec<Value> = String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -665,4 +671,137 @@ fn the_progress_bar_draws_on_a_terminal_only() {
         .output()
         .unwrap();
     assert!(quiet.stderr.is_empty());
+}
+
+/// Issue 19 item 3: a primary key given twice is an error by default (Milvus would keep both
+/// rows), can be skipped or kept, is found across files and inside Parquet batches, and
+/// `validate` counts such rows. The ids written are read back with numpy.
+#[test]
+fn duplicate_primary_keys_are_refused_skipped_or_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("fixtures/medium_articles.json")).unwrap(),
+    )
+    .unwrap();
+    let rows = fixture["rows"].as_array().unwrap();
+    // ids 0..10, then 5 again (line 11), then 10..12.
+    let mut lines: Vec<String> = rows[..10].iter().map(Value::to_string).collect();
+    lines.push(rows[5].to_string());
+    lines.extend(rows[10..12].iter().map(Value::to_string));
+    let jsonl = dir.path().join("dup.jsonl");
+    std::fs::write(&jsonl, lines.join("\n")).unwrap();
+    let schema = root().join("schemas/medium_articles.json");
+    let run = |inputs: &[&Path], extra: &[&str], out: &str| {
+        bulkwriter()
+            .args(["convert", "--quiet", "--format", "numpy", "--schema"])
+            .arg(&schema)
+            .arg("--input")
+            .args(inputs)
+            .arg("--output")
+            .arg(dir.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = run(&[&jsonl], &[], "refused");
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr).trim_end(),
+        format!(
+            "error: {}: line 11: row 11, field 'id': duplicate primary key 5: an earlier row has it, and Milvus would keep both rows under one key",
+            jsonl.display()
+        )
+    );
+    let ids = |out: &Output| -> Vec<i64> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let manifest: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut ids = Vec::new();
+        for group in manifest["batch_files"].as_array().unwrap() {
+            let id_file = group
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f.as_str().unwrap().ends_with("/id.npy"))
+                .unwrap();
+            let loaded = np_load(Path::new(id_file.as_str().unwrap()));
+            ids.extend(
+                loaded["values"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_i64().unwrap()),
+            );
+        }
+        ids
+    };
+    let skipped = run(&[&jsonl], &["--on-duplicate-key", "skip"], "skip");
+    assert_eq!(ids(&skipped), (0..12).collect::<Vec<_>>());
+    let summary: Value = serde_json::from_slice(&skipped.stdout).unwrap();
+    assert_eq!(
+        (
+            summary["rejected"].as_u64(),
+            summary["duplicate_keys"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let kept = run(&[&jsonl], &["--on-duplicate-key", "keep"], "keep");
+    let mut expected: Vec<i64> = (0..10).collect();
+    expected.extend([5, 10, 11]);
+    assert_eq!(ids(&kept), expected);
+
+    // Parquet (the batch path): ids 0..30 in one file, 25..40 in the next (6 repeated),
+    // and 31 twice inside the second file.
+    let made = python()
+        .args([
+            "-c",
+            r#"
+import json, sys
+import pyarrow as pa, pyarrow.parquet as pq
+rows = json.load(open(sys.argv[1]))["rows"]
+def write(ids, path):
+    table = pa.Table.from_pylist([dict(rows[i % 60], id=i) for i in ids])
+    vectors = pa.array([rows[i % 60]["vector"] for i in ids], pa.list_(pa.float32()))
+    pq.write_table(table.set_column(table.schema.get_field_index("vector"), "vector", vectors), path)
+write(range(0, 30), sys.argv[2] + "/a.parquet")
+write(list(range(25, 32)) + [31] + list(range(32, 40)), sys.argv[2] + "/b.parquet")
+"#,
+        ])
+        .arg(root().join("fixtures/medium_articles.json"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let (a, b) = (dir.path().join("a.parquet"), dir.path().join("b.parquet"));
+    let refused = run(&[&a, &b], &[], "pq-refused");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: row 1, field 'id': duplicate primary key 25",
+            b.display()
+        )),
+        "{stderr}"
+    );
+    let skipped = run(&[&a, &b], &["--on-duplicate-key", "skip"], "pq-skip");
+    assert_eq!(ids(&skipped), (0..40).collect::<Vec<_>>());
+    let summary: Value = serde_json::from_slice(&skipped.stdout).unwrap();
+    assert_eq!(summary["duplicate_keys"], 6);
+
+    let validated = bulkwriter()
+        .args(["validate", "--quiet", "--schema"])
+        .arg(&schema)
+        .arg("--input")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(validated.status.code(), Some(1), "duplicates are bad rows");
+    let report: Value = serde_json::from_slice(&validated.stdout).unwrap();
+    assert_eq!(report["duplicate_keys"], 6);
+    assert_eq!(report["rejected"], 6);
+    assert_eq!(report["accepted"], 40);
 }

@@ -20,6 +20,7 @@
 //! the inputs), `progress` (the caller's side), `error`.
 
 mod error;
+mod keys;
 mod options;
 mod pipeline;
 mod progress;
@@ -36,6 +37,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use error::{ConvertError, Result};
+pub use keys::OnDuplicateKey;
 pub use options::{ConvertOptions, InputOptions, OnError, Target, load_schema};
 pub use progress::{NoProgress, Progress};
 
@@ -58,6 +60,9 @@ pub struct RunSummary {
     pub rows: u64,
     /// Rows rejected (in the reject file).
     pub rejected: u64,
+    /// Rows whose primary key an earlier row had (rejected, or left out with
+    /// [`OnDuplicateKey::Skip`]; 0 when duplicates are kept).
+    pub duplicate_keys: u64,
     /// Complete segments.
     pub segments: usize,
     /// The file type's name.
@@ -78,6 +83,9 @@ pub struct ValidationReport {
     pub accepted: u64,
     /// Bad rows.
     pub rejected: u64,
+    /// Rows whose primary key an earlier row had (counted among the bad rows unless
+    /// duplicates are kept).
+    pub duplicate_keys: u64,
 }
 
 impl ValidationReport {
@@ -167,6 +175,7 @@ pub fn run(
         batch_urls: writer.batch_urls(),
         rows: writer.total_row_count(),
         rejected: pipeline.counts.rejected,
+        duplicate_keys: pipeline.keys.as_ref().map_or(0, |k| k.duplicates),
         segments: writer.batch_files().len(),
         format: options.writer.file_type.name(),
         import_options: writer.import_options(),
@@ -199,5 +208,6 @@ pub fn validate(
         rows: accepted + rejected,
         accepted,
         rejected,
+        duplicate_keys: pipeline.keys.as_ref().map_or(0, |k| k.duplicates),
     })
 }

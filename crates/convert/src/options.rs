@@ -11,7 +11,7 @@ use bulkwriter_schema::CollectionSchema;
 use bulkwriter_writer::{FileType, WriterOptions};
 use serde_json::Value;
 
-use crate::{ConvertError, Result};
+use crate::{ConvertError, OnDuplicateKey, Result};
 
 /// What to do with a bad row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +55,8 @@ pub struct InputOptions {
     pub allow_empty: bool,
     /// Byte columns of Parquet inputs to decode as float vectors, by field name.
     pub vector_bytes: HashMap<String, VectorBytes>,
+    /// What a row whose primary key an earlier row had is (see [`crate::keys`]).
+    pub on_duplicate_key: OnDuplicateKey,
 }
 
 impl InputOptions {
@@ -83,6 +85,7 @@ impl InputOptions {
             id_start: 0,
             allow_empty: false,
             vector_bytes: HashMap::new(),
+            on_duplicate_key: OnDuplicateKey::Error,
         })
     }
 

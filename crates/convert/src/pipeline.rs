@@ -13,6 +13,7 @@ use bulkwriter_writer::{BulkWriter, WriteError};
 use serde_json::{Map, Value};
 
 use crate::error::field_part;
+use crate::keys::{KeySet, OnDuplicateKey, duplicate_message};
 use crate::reject::{RawData, RejectFile};
 use crate::{ConvertError, InputOptions, OnError, Progress, Result};
 
@@ -42,6 +43,8 @@ pub(crate) struct Pipeline<'a> {
     list_rejects: bool,
     /// Input rows still to skip: those a resumed run's listed segments already hold.
     skip: u64,
+    /// The primary keys accepted so far, unless duplicates are kept.
+    pub(crate) keys: Option<KeySet>,
 }
 
 impl<'a> Pipeline<'a> {
@@ -80,6 +83,7 @@ impl<'a> Pipeline<'a> {
             bytes_done: 0,
             list_rejects,
             skip: resumed.map_or(0, |(input_rows, _)| input_rows),
+            keys: KeySet::for_schema(&input.schema, input.on_duplicate_key),
         })
     }
 
@@ -291,8 +295,21 @@ impl<'a> Pipeline<'a> {
                             .collect()
                     })?;
                 }
+                let key = self.keys.as_ref().and_then(|keys| keys.row_key(&row.value));
+                if let (Some(keys), Some(key)) = (&self.keys, &key)
+                    && keys.contains(key)
+                {
+                    let shown = row.value.get(&keys.field).map(Value::to_string);
+                    let data = self.raw_data(&row.raw, &row.value);
+                    return self.duplicate(file, row.position, &shown.unwrap_or_default(), data);
+                }
                 match self.writer().append_row(&row.value) {
-                    Ok(()) => self.counts.accepted += 1,
+                    Ok(()) => {
+                        self.counts.accepted += 1;
+                        if let (Some(keys), Some(key)) = (&mut self.keys, key) {
+                            keys.insert(key);
+                        }
+                    }
                     Err(WriteError::Row { field, message, .. }) => {
                         let data = self.raw_data(&row.raw, &row.value);
                         self.reject(file, row.position, &field, &message, data)?;
@@ -335,13 +352,32 @@ impl<'a> Pipeline<'a> {
         if self.skip == 0 {
             return Some(chunk);
         }
+        // The keys of the rows skipped are the keys of the run so far (of its rejected rows
+        // too: the manifest does not tell them apart).
         match chunk {
-            Chunk::Row(_) | Chunk::BadRow { .. } => {
+            Chunk::Row(row) => {
+                if let Some(keys) = &mut self.keys
+                    && let Some(key) = keys.row_key(&row.value)
+                {
+                    keys.insert(key);
+                }
+                self.skip -= 1;
+                None
+            }
+            Chunk::BadRow { .. } => {
                 self.skip -= 1;
                 None
             }
             Chunk::Batch { batch, first_row } => {
                 let rows = batch.num_rows() as u64;
+                let skipped = rows.min(self.skip) as usize;
+                if let Some(keys) = &mut self.keys {
+                    for row in 0..skipped {
+                        if let Some(key) = keys.batch_key(&batch, row) {
+                            keys.insert(key);
+                        }
+                    }
+                }
                 if rows <= self.skip {
                     self.skip -= rows;
                     return None;
@@ -355,18 +391,42 @@ impl<'a> Pipeline<'a> {
         }
     }
 
-    /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended.
+    /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended. A
+    /// row whose key was seen before is handed to the duplicate policy, the rows around it
+    /// appended.
     fn take_batch(&mut self, file: &InputFile, batch: &RecordBatch, first_row: u64) -> Result<()> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             let rest = batch.slice(offset, batch.num_rows() - offset);
-            // The writer numbers rows among all it was given: the bad row's index in `rest`
+            let duplicate = self.first_duplicate(&rest);
+            let clean = rest.slice(0, duplicate.unwrap_or(rest.num_rows()));
+            // The writer numbers rows among all it was given: the bad row's index in `clean`
             // is its number less the rows given before this call, less one.
             let given = self.writer().rows_given();
-            match self.writer().append_batch(&rest) {
+            let appended = if clean.num_rows() > 0 {
+                self.writer().append_batch(&clean)
+            } else {
+                Ok(())
+            };
+            match appended {
                 Ok(()) => {
-                    self.counts.accepted += rest.num_rows() as u64;
-                    return Ok(());
+                    self.counts.accepted += clean.num_rows() as u64;
+                    self.remember_keys(&clean, clean.num_rows());
+                    offset += clean.num_rows();
+                    if let Some(index) = duplicate {
+                        let position = RowPosition {
+                            row: first_row + offset as u64 + 1,
+                            line: None,
+                        };
+                        let shown = self
+                            .keys
+                            .as_ref()
+                            .map(|keys| keys.batch_key_text(&rest, index))
+                            .unwrap_or_default();
+                        let data = rename_keys(arrow_row_to_json(batch, offset), &self.unmapping);
+                        self.duplicate(file, position, &shown, RawData::Value(data))?;
+                        offset += 1;
+                    }
                 }
                 Err(WriteError::Row {
                     row,
@@ -375,6 +435,7 @@ impl<'a> Pipeline<'a> {
                 }) => {
                     let bad = (row - given - 1) as usize;
                     self.counts.accepted += bad as u64;
+                    self.remember_keys(&clean, bad);
                     let position = RowPosition {
                         row: first_row + (offset + bad) as u64 + 1,
                         line: None,
@@ -387,6 +448,47 @@ impl<'a> Pipeline<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The first row of `batch` whose key an earlier row had (of the run, or of the batch).
+    fn first_duplicate(&self, batch: &RecordBatch) -> Option<usize> {
+        let keys = self.keys.as_ref()?;
+        let mut in_batch = HashSet::new();
+        (0..batch.num_rows()).find(|&row| {
+            keys.batch_key(batch, row)
+                .is_some_and(|key| keys.contains(&key) || !in_batch.insert(key))
+        })
+    }
+
+    /// Adds the keys of the first `rows` rows of an appended batch to the set.
+    fn remember_keys(&mut self, batch: &RecordBatch, rows: usize) {
+        if let Some(keys) = &mut self.keys {
+            for row in 0..rows {
+                if let Some(key) = keys.batch_key(batch, row) {
+                    keys.insert(key);
+                }
+            }
+        }
+    }
+
+    /// A row whose primary key an earlier row had: a bad row (`error`), or left out and
+    /// counted as rejected (`skip`), listed in the reject file if there is one.
+    fn duplicate(
+        &mut self,
+        file: &InputFile,
+        position: RowPosition,
+        shown: &str,
+        data: RawData,
+    ) -> Result<()> {
+        let Some(keys) = &mut self.keys else {
+            return Ok(());
+        };
+        keys.duplicates += 1;
+        let field = keys.field.clone();
+        let message = duplicate_message(shown);
+        self.writer().count_unreadable_row();
+        let stop = self.input.on_duplicate_key == OnDuplicateKey::Error;
+        self.reject_as(file, position, &field, &message, data, stop)
     }
 
     /// A rejected row as it was read: the JSONL line's own text, the CSV cells by header,
@@ -417,13 +519,26 @@ impl<'a> Pipeline<'a> {
         message: &str,
         data: RawData,
     ) -> Result<()> {
+        self.reject_as(file, position, field, message, data, true)
+    }
+
+    /// [`Self::reject`]; a row that `may_stop` the run stops it unless bad rows are skipped.
+    fn reject_as(
+        &mut self,
+        file: &InputFile,
+        position: RowPosition,
+        field: &str,
+        message: &str,
+        data: RawData,
+        may_stop: bool,
+    ) -> Result<()> {
         let stop = ConvertError::BadRow {
             file: file.name.clone(),
             position,
             field: field.to_string(),
             message: message.to_string(),
         };
-        if self.on_error == OnError::Stop {
+        if may_stop && self.on_error == OnError::Stop {
             return Err(stop);
         }
         self.counts.rejected += 1;

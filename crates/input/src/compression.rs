@@ -3,7 +3,7 @@
 //! read with an explicit format, and compressed standard input are all read decompressed;
 //! the extension only tells the format under it (`rows.jsonl.gz` is JSON Lines).
 
-use std::io::{Cursor, Read};
+use std::io::Read;
 
 /// A compression a text input can come in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,11 @@ pub(crate) fn decompressed(mut raw: Box<dyn Read + Send>) -> std::io::Result<Box
     let mut head = Vec::with_capacity(HEAD);
     (&mut raw).take(HEAD as u64).read_to_end(&mut head)?;
     let compression = Compression::sniff(&head);
-    let whole = Cursor::new(head).chain(raw);
+    let whole = Prefixed {
+        head,
+        at: 0,
+        inner: raw,
+    };
     Ok(match compression {
         None => Box::new(whole),
         Some(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(whole)),
@@ -74,11 +78,38 @@ pub(crate) fn decompressed(mut raw: Box<dyn Read + Send>) -> std::io::Result<Box
     })
 }
 
+/// `head` then `inner`. Unlike `Cursor::chain`, the read that returns the end of `head` also
+/// fills the rest of the caller's buffer from `inner`, so a buffered reader's first fill
+/// holds more than the few bytes looked at (the CSV reader tells CRLF files by it).
+struct Prefixed<R> {
+    head: Vec<u8>,
+    at: usize,
+    inner: R,
+}
+
+impl<R: Read> Read for Prefixed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at >= self.head.len() {
+            return self.inner.read(buf);
+        }
+        let n = (self.head.len() - self.at).min(buf.len());
+        buf[..n].copy_from_slice(&self.head[self.at..self.at + n]);
+        self.at += n;
+        if n == buf.len() {
+            return Ok(n);
+        }
+        // An error here comes back on the next read, after these bytes.
+        Ok(n + self.inner.read(&mut buf[n..]).unwrap_or(0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
 
     use super::*;
+
+    use std::io::Cursor;
 
     fn read_all(bytes: Vec<u8>) -> Vec<u8> {
         let mut out = Vec::new();

@@ -34,6 +34,17 @@ pub enum InputError {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// A `.json` input's root is an object other than `{"rows": [...]}`: most often a JSON
+    /// Lines file named `.json`.
+    #[error(
+        "{file}: not a JSON list of rows: {reason}; a file of one object per line is JSON Lines, the jsonl format"
+    )]
+    LooksLikeJsonl {
+        /// The input.
+        file: String,
+        /// What was found, with its position.
+        reason: String,
+    },
     /// Standard input could not be copied to a temporary file (to read it as Parquet).
     #[error("cannot copy standard input to a temporary file: {source}")]
     Spool {
@@ -127,6 +138,12 @@ impl InputError {
                 field,
                 reason,
             },
+            InputError::LooksLikeJsonl { file, reason } if file.is_empty() => {
+                InputError::LooksLikeJsonl {
+                    file: name.to_string(),
+                    reason,
+                }
+            }
             other => other,
         }
     }

@@ -27,6 +27,9 @@ pub struct Inferred {
     /// dimensions), which reading them needs the `f32le` byte layout for; they may as well
     /// be float16/bfloat16 values or bits.
     pub byte_vectors: Vec<(String, usize)>,
+    /// Columns whose names Milvus refuses as field names (`sepal length (cm)`, `150`), with
+    /// the field name proposed instead: `(column, field)`. Reading them needs that mapping.
+    pub renamed: Vec<(String, String)>,
 }
 
 /// Infers a schema from the first `sample_rows` rows of `file`.
@@ -90,6 +93,12 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputErro
         ..
     } = sample;
     let mut byte_vectors = Vec::new();
+    let mut renamed = Vec::new();
+    let mut taken: std::collections::HashSet<String> = order
+        .iter()
+        .filter(|n| bulkwriter_schema::valid_field_name(n))
+        .cloned()
+        .collect();
     if rows == 0 {
         return Err(InputError::Read {
             file: file.name.clone(),
@@ -98,8 +107,17 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputErro
     }
     let mut fields = Vec::new();
     let mut primary: Option<usize> = None;
-    for name in &order {
-        let column = &stats[name];
+    for column_name in &order {
+        let column = &stats[column_name];
+        let field_name = if bulkwriter_schema::valid_field_name(column_name) {
+            column_name.clone()
+        } else {
+            let proposed = field_name_for(column_name, &taken);
+            taken.insert(proposed.clone());
+            renamed.push((column_name.clone(), proposed.clone()));
+            proposed
+        };
+        let name = field_name.as_str();
         // Keys missing from some rows count as nulls.
         let nullable = column.nulls > 0 || column.seen < rows;
         let values = column.seen - column.nulls;
@@ -107,14 +125,17 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputErro
             let items = column.list_items.as_ref().as_ref();
             let numbers = items.is_some_and(|i| i.ints + i.floats == i.seen && i.seen > 0);
             let length = column.list_lengths.first().copied().unwrap_or(0);
-            if byte_columns.contains(name) && column.list_lengths.len() == 1 && length % 4 == 0 {
+            if byte_columns.contains(column_name)
+                && column.list_lengths.len() == 1
+                && length % 4 == 0
+            {
                 // Raw bytes, most often float32 values (`v.tobytes()`): never one value
                 // per byte.
-                byte_vectors.push((name.clone(), length));
+                byte_vectors.push((name.to_string(), length));
                 let mut f = field_json(name, DataType::FloatVector);
                 f.insert("params".into(), json!({"dim": length / 4}));
                 f
-            } else if byte_columns.contains(name) {
+            } else if byte_columns.contains(column_name) {
                 let mut f = field_json(name, DataType::BinaryVector);
                 f.insert("params".into(), json!({"dim": length * 8}));
                 f
@@ -168,7 +189,35 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputErro
     Ok(Inferred {
         schema: schema_json(fields, false),
         byte_vectors,
+        renamed,
     })
+}
+
+/// A field name Milvus takes for a column it refuses: other characters become `_` (runs of
+/// them one), a leading digit gets `f_` before it, and a number is added if taken.
+fn field_name_for(column: &str, taken: &std::collections::HashSet<String>) -> String {
+    let mut name = String::new();
+    for c in column.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+        if !(c == '_' && name.ends_with('_')) {
+            name.push(c);
+        }
+    }
+    let mut name = name.trim_matches('_').to_string();
+    if name.is_empty() {
+        name = "field".into();
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        name = format!("f_{name}");
+    }
+    name.truncate(240);
+    let mut candidate = name.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        candidate = format!("{name}_{n}");
+        n += 1;
+    }
+    candidate
 }
 
 /// The columns of the rows read so far, in first-seen order.

@@ -27,9 +27,18 @@ pub(crate) fn read(
     });
     match result {
         Ok(_) | Err(ReadError::Row(())) => Ok(()),
-        Err(ReadError::Syntax(message)) => Err(InputError::read(message)),
+        Err(ReadError::Syntax(message)) => match message.strip_prefix(NOT_ROWS) {
+            Some(reason) => Err(InputError::LooksLikeJsonl {
+                file: String::new(),
+                reason: reason.trim_start().to_string(),
+            }),
+            None => Err(InputError::read(message)),
+        },
     }
 }
+
+/// Marks the syntax error of a root object that is not `{"rows": [...]}`.
+const NOT_ROWS: &str = "[not rows]";
 
 /// A reading failure, or the callback's own error.
 #[derive(Debug)]
@@ -90,7 +99,7 @@ impl<'de, E> Visitor<'de> for RootVisitor<'_, '_, E> {
                 found = true;
             } else {
                 return Err(de::Error::custom(format!(
-                    "the root key should be 'rows', but got '{key}'"
+                    "{NOT_ROWS} the root object has the key '{key}', not 'rows'"
                 )));
             }
         }
@@ -166,7 +175,7 @@ mod tests {
         assert!(
             collect(r#"{"data": []}"#)
                 .unwrap_err()
-                .contains("root key should be 'rows'")
+                .contains("the root object has the key 'data', not 'rows'")
         );
         assert!(collect(r#"[{"a": 1}"#).is_err());
         assert!(collect(r#"[] x"#).is_err());

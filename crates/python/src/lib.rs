@@ -400,7 +400,7 @@ impl Progress for PyProgress<'_> {
     ignore_unknown=false, on_error="stop", reject_file=None, max_errors=None, input_sep=None,
     input_null=String::new(), vector_field=None, id_start=0, chunk_size=128 << 20,
     segments_in_flight=1, csv_sep=None, csv_null=None, storage_options=Vec::new(), resume=None,
-    allow_empty=false, vector_bytes=HashMap::new(), progress=None
+    allow_empty=false, vector_bytes=HashMap::new(), on_duplicate_key="error", progress=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn convert(
@@ -427,6 +427,7 @@ fn convert(
     resume: Option<String>,
     allow_empty: bool,
     vector_bytes: HashMap<String, String>,
+    on_duplicate_key: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let schema_value: Value = serde_json::from_str(schema_json).map_err(error)?;
@@ -467,6 +468,7 @@ fn convert(
                 Ok((field, layout))
             })
             .collect::<PyResult<_>>()?,
+        on_duplicate_key: on_duplicate_key.parse().map_err(PyValueError::new_err)?,
     };
     let target = match (resume, output) {
         (Some(data_path), output) => {

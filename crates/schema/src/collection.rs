@@ -114,6 +114,13 @@ impl CollectionSchema {
     }
 
     fn check(&self) -> Result<(), SchemaError> {
+        for st in &self.struct_fields {
+            for sub in &st.fields {
+                check_name(&sub.name).map_err(|_| {
+                    SchemaError::field(format!("{}.{}", st.name, sub.name), name_rule(&sub.name))
+                })?;
+            }
+        }
         if self.fields.is_empty() {
             return Err(SchemaError::Collection(
                 "collection schema fields list is empty".into(),
@@ -167,6 +174,7 @@ impl CollectionSchema {
             if !seen.insert(name.as_str()) {
                 return Err(SchemaError::field(name, "the name is used by two fields"));
             }
+            check_name(name)?;
         }
         for field in &self.fields {
             if field.auto_id && !field.is_primary {
@@ -472,6 +480,37 @@ fn array_attr_of<'a>(value: &'a Value, keys: &[&str]) -> &'a [Value] {
         .as_object()
         .map(|o| array_attr(o, keys))
         .unwrap_or(&[])
+}
+
+/// Milvus's rule for field names (`validateFieldName`): at most 255 characters, a letter or
+/// `_` first, then letters, digits and `_` only (ASCII).
+pub fn valid_field_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
+    first_ok && name.len() <= 255 && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+fn name_rule(name: &str) -> String {
+    let why = if name.is_empty() {
+        "it is empty"
+    } else if name.len() > 255 {
+        "it is longer than 255 characters"
+    } else if !name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic()) {
+        "the first character must be a letter or an underscore"
+    } else {
+        "it may hold only letters, digits and underscores"
+    };
+    format!("Milvus refuses the field name {name:?}: {why}")
+}
+
+fn check_name(name: &str) -> Result<(), SchemaError> {
+    if valid_field_name(name) {
+        Ok(())
+    } else {
+        Err(SchemaError::field(name, name_rule(name)))
+    }
 }
 
 #[cfg(test)]

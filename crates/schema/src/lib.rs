@@ -24,7 +24,7 @@ pub mod template;
 mod types;
 
 pub use arrow_json::arrow_row_to_json;
-pub use collection::{CollectionSchema, DYNAMIC_FIELD};
+pub use collection::{CollectionSchema, DYNAMIC_FIELD, valid_field_name};
 pub use error::SchemaError;
 pub use field::{DefaultValue, FieldSchema, NumpyDtype, StructFieldSchema};
 pub use types::DataType;

@@ -52,7 +52,7 @@ def test_integer_type_codes_load_as_the_types_they_name(tmp_path):
         outputs.append(open(json.loads(run.stdout)["batch_files"][0][0]).read())
     assert outputs[0] == outputs[1]
     run = cli("validate", "--schema", tmp_path / "coded.json", "--input", tmp_path / "rows.jsonl")
-    assert json.loads(run.stdout) == {"rows": 1, "accepted": 1, "rejected": 0}
+    assert json.loads(run.stdout) == {"rows": 1, "accepted": 1, "rejected": 0, "duplicate_keys": 0}
 
 
 def test_schema_json_exports_defaults_that_to_dict_cannot_serialise(tmp_path):

@@ -63,6 +63,7 @@ def convert(
     resume: Optional[str] = ...,
     allow_empty: bool = ...,
     vector_bytes: Dict[str, str] = ...,
+    on_duplicate_key: str = ...,
     progress: Optional[Callable[[int, Optional[int], int, int], None]] = ...,
 ) -> str: ...
 
