@@ -165,6 +165,7 @@ fn sample_input(format: InputFormat) -> (tempfile::TempDir, InputFile, Collectio
         format,
         tsv: false,
         partitions: Vec::new(),
+        remote: None,
     };
     (dir, input, schema)
 }

@@ -458,6 +458,12 @@ pub struct InputArgs {
     #[arg(long, value_name = "FILE|DIR|GLOB|-", required = true, num_args = 1..)]
     pub input: Vec<String>,
 
+    /// A setting of the object store inputs are read from (s3://, gs://, az://, oss://
+    /// inputs), KEY=VALUE as for --storage-option; repeatable. Without it, convert reads with
+    /// the output's --storage-option settings.
+    #[arg(long = "input-storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub input_storage_options: Vec<(String, String)>,
+
     /// Succeed when the inputs hold no row (by default an empty input is an error: an
     /// upstream job that produced nothing should not look like a success).
     #[arg(long)]

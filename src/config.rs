@@ -65,8 +65,11 @@ pub fn input_options(
     target: Option<&ImportTargetArgs>,
 ) -> Result<(InputOptions, Output)> {
     let (schema_json, schema) = schema(&args.schema, target)?;
-    let (files, repeated) =
-        bulkwriter_input::dedupe(bulkwriter_input::expand(&args.input, args.input_format)?);
+    let (files, repeated) = bulkwriter_input::dedupe(bulkwriter_input::expand_with(
+        &args.input,
+        args.input_format,
+        &args.input_storage_options,
+    )?);
     if !repeated.is_empty() && args.log_format == LogFormat::Text {
         eprintln!(
             "warning: inputs named more than once are read once: {}",
@@ -130,6 +133,12 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
         if args.format != FileType::Csv && csv != CsvOptions::default() {
             bail!("--csv-sep and --csv-null apply only to --format csv");
         }
+        let remote_output = args
+            .output
+            .as_deref()
+            .or(args.resume.as_deref())
+            .and_then(|o| bulkwriter_sink::location::OutputLocation::parse(o).ok())
+            .is_some_and(|l| l.scheme != bulkwriter_sink::location::Scheme::Local);
         let target = match (args.resume, args.output) {
             (Some(data_path), output) => Target::resume(&data_path, output.as_deref())?,
             (None, Some(output)) => Target::New(output),
@@ -142,7 +151,12 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
                 args.import_job.max_file_size
             );
         }
-        let (input, output) = input_options(args.input, Some(&args.import_target))?;
+        let mut input_args = args.input;
+        // Inputs in a bucket are read with the output's store settings unless given their own.
+        if input_args.input_storage_options.is_empty() && remote_output {
+            input_args.input_storage_options = args.storage_options.clone();
+        }
+        let (input, output) = input_options(input_args, Some(&args.import_target))?;
         Ok(ConvertConfig {
             options: ConvertOptions {
                 input,

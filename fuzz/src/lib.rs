@@ -140,6 +140,7 @@ pub fn read_and_validate(
         format,
         tsv: false,
         partitions: Vec::new(),
+        remote: None,
     };
     with_writer(schema_json, file_type, |writer| {
         let mut writer = writer;

@@ -434,3 +434,93 @@ fn dates_timestamps_and_dictionaries_convert_as_documented() {
         .unwrap();
     assert!(checked.status.success(), "{checked:?}");
 }
+
+/// Puts the fixture's rows into the local S3 server (moto) with boto3: JSONL, gzip JSONL,
+/// a Parquet file of several row groups and a Hive-partitioned pyarrow dataset.
+const UPLOAD: &str = r#"
+import gzip, io, json, os, sys
+import boto3, pyarrow as pa, pyarrow.parquet as pq
+endpoint, bucket, prefix, fixture, local = sys.argv[1:6]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+rows = json.load(open(fixture))["rows"]
+text = "".join(json.dumps(r) + "\n" for r in rows).encode()
+s3.put_object(Bucket=bucket, Key=f"{prefix}/rows.jsonl", Body=text)
+s3.put_object(Bucket=bucket, Key=f"{prefix}/more/rows.jsonl.gz", Body=gzip.compress(text))
+open(local + "/rows.jsonl", "wb").write(text)
+table = pa.Table.from_pylist(rows)
+vectors = pa.array([r["vector"] for r in rows], pa.list_(pa.float32()))
+table = table.set_column(table.schema.get_field_index("vector"), "vector", vectors)
+pq.write_table(table, local + "/rows.parquet", row_group_size=7)
+s3.upload_file(local + "/rows.parquet", bucket, f"{prefix}/rows.parquet")
+pq.write_to_dataset(table, local + "/dataset", partition_cols=["publication"])
+for root, _, files in os.walk(local + "/dataset"):
+    for name in files:
+        path = os.path.join(root, name)
+        s3.upload_file(path, bucket, f"{prefix}/dataset/" + os.path.relpath(path, local + "/dataset"))
+"#;
+
+#[test]
+fn inputs_in_a_bucket_read_as_the_same_local_files() {
+    let endpoint = crate::remote::env("BULKWRITER_TEST_S3_ENDPOINT");
+    let bucket = crate::remote::env("BULKWRITER_TEST_S3_BUCKET");
+    let prefix = crate::remote::unique_prefix("remote-input");
+    let dir = tempfile::tempdir().unwrap();
+    let uploaded = python()
+        .args(["-c", UPLOAD, &endpoint, &bucket, &prefix])
+        .arg(root().join("fixtures/medium_articles.json"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(uploaded.status.success(), "{uploaded:?}");
+    let options: Vec<String> = crate::remote::s3_options(&endpoint)
+        .into_iter()
+        .flat_map(|(k, v)| ["--input-storage-option".to_string(), format!("{k}={v}")])
+        .collect();
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let local = |name: &str, out: &str| {
+        let input = dir.path().join(name);
+        only_file(
+            &convert(&[input.to_str().unwrap()], &[], &dir.path().join(out), None),
+            name,
+        )
+    };
+    let remote = |url: &str, out: &str| {
+        only_file(&convert(&[url], &options, &dir.path().join(out), None), url)
+    };
+    let url = |key: &str| format!("s3://{bucket}/{prefix}/{key}");
+    let jsonl = local("rows.jsonl", "l-jsonl");
+    assert_eq!(
+        remote(&url("rows.jsonl"), "r-jsonl"),
+        jsonl,
+        "JSONL streamed"
+    );
+    assert_eq!(
+        remote(&url("more/rows.jsonl.gz"), "r-gz"),
+        jsonl,
+        "gzip JSONL streamed"
+    );
+    assert_eq!(remote(&url("*.jsonl"), "r-glob"), jsonl, "a glob of keys");
+    let parquet = local("rows.parquet", "l-parquet");
+    assert_eq!(
+        remote(&url("rows.parquet"), "r-parquet"),
+        parquet,
+        "Parquet by ranges"
+    );
+    let dataset = local("dataset", "l-dataset");
+    assert_eq!(
+        remote(&url("dataset"), "r-dataset"),
+        dataset,
+        "a Parquet folder"
+    );
+
+    let missing = convert(
+        &[&url("nothing.jsonl")],
+        &options,
+        &dir.path().join("m"),
+        None,
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains(&url("nothing.jsonl")), "{stderr}");
+}

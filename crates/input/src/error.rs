@@ -45,6 +45,14 @@ pub enum InputError {
         /// What was found, with its position.
         reason: String,
     },
+    /// An object store input could not be listed, opened or read.
+    #[error("{url}: {message}")]
+    Remote {
+        /// The input's URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
     /// Standard input could not be copied to a temporary file (to read it as Parquet).
     #[error("cannot copy standard input to a temporary file: {source}")]
     Spool {

@@ -2,7 +2,9 @@
 //! input, each with its format and size.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::remote::RemoteObject;
 use crate::{Compression, InputError, InputFormat};
 
 /// One input: a file, a NumPy folder, or standard input.
@@ -21,13 +23,29 @@ pub struct InputFile {
     /// Hive partition columns from the folders above a file of a Parquet folder
     /// (`date=2024-01-01/part-0.parquet` → `("date", "2024-01-01")`), values decoded.
     pub partitions: Vec<(String, String)>,
+    /// The object, for an input in an object store (`path` is then `None`).
+    pub remote: Option<Arc<RemoteObject>>,
 }
 
 /// Expands input specs (paths, globs, `-`) into files, in the order given (glob matches
 /// sorted), each with its format: `forced` if given, else from the extension.
 pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<InputFile>, InputError> {
+    expand_with(specs, forced, &[])
+}
+
+/// [`expand`], with object store URLs (`s3://bucket/key`, globs of keys, a folder of Parquet
+/// files) opened with `storage_options` (see [`crate::remote`]).
+pub fn expand_with(
+    specs: &[String],
+    forced: Option<InputFormat>,
+    storage_options: &[(String, String)],
+) -> Result<Vec<InputFile>, InputError> {
     let mut files = Vec::new();
     for spec in specs {
+        if crate::remote::is_remote(spec) {
+            files.extend(crate::remote::expand(spec, forced, storage_options)?);
+            continue;
+        }
         if spec == "-" {
             let format = forced
                 .filter(|f| f.is_rows() || *f == InputFormat::Parquet)
@@ -39,6 +57,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 size: None,
                 tsv: false,
                 partitions: Vec::new(),
+                remote: None,
             });
             continue;
         }
@@ -70,17 +89,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 files.extend(parquet_folder(&path)?);
                 continue;
             }
-            // `rows.jsonl.gz`: the compression's extension, then the format's.
-            let compressed = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .and_then(Compression::from_extension)
-                .is_some();
-            let format_path = if compressed {
-                path.with_extension("")
-            } else {
-                path.clone()
-            };
+            let (format_path, compressed) = without_compression(&path);
             let format = match forced {
                 Some(f) => f,
                 None => InputFormat::from_extension(&format_path).ok_or_else(|| {
@@ -109,6 +118,7 @@ pub fn expand(specs: &[String], forced: Option<InputFormat>) -> Result<Vec<Input
                 format,
                 tsv,
                 partitions: Vec::new(),
+                remote: None,
             });
         }
     }
@@ -238,6 +248,7 @@ fn parquet_folder(dir: &Path) -> Result<Vec<InputFile>, InputError> {
                 format: InputFormat::Parquet,
                 tsv: false,
                 partitions,
+                remote: None,
             })
         })
         .collect()
@@ -245,7 +256,7 @@ fn parquet_folder(dir: &Path) -> Result<Vec<InputFile>, InputError> {
 
 /// `a=1/b=x%2Fy` → `[("a", "1"), ("b", "x/y")]`: Hive's `name=value` folder names, with
 /// their `%XX` escapes decoded; other folder names are skipped.
-fn partition_columns(relative: &Path) -> Vec<(String, String)> {
+pub(crate) fn partition_columns(relative: &Path) -> Vec<(String, String)> {
     relative
         .components()
         .filter_map(|c| c.as_os_str().to_str())
@@ -294,5 +305,30 @@ mod tests {
             ]
         );
         assert_eq!(unescape("100%"), "100%");
+    }
+}
+
+/// The format a file name's extension names, past a compression's (`rows.jsonl.gz`).
+pub(crate) fn format_of_name(name: &str) -> Option<InputFormat> {
+    let (path, _) = without_compression(Path::new(name));
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "npy" | "fvecs" | "bvecs" | "ivecs" => None,
+        _ => InputFormat::from_extension(&path),
+    }
+}
+
+/// `rows.jsonl.gz` → (`rows.jsonl`, true): the path without a compression's extension, the
+/// format's extension then last; and whether there was one.
+fn without_compression(path: &Path) -> (PathBuf, bool) {
+    let compressed = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(Compression::from_extension)
+        .is_some();
+    if compressed {
+        (path.with_extension(""), true)
+    } else {
+        (path.to_path_buf(), false)
     }
 }

@@ -44,6 +44,7 @@ pub mod npy;
 mod numpy_dir;
 mod options;
 mod parquet;
+pub mod remote;
 mod vector_bytes;
 mod vectors;
 
@@ -55,7 +56,7 @@ pub use chunk::{Chunk, Raw, RowPosition, SourceRow, rename_keys};
 pub use compression::Compression;
 pub use csv::parse_bool;
 pub use error::InputError;
-pub use files::{InputFile, dedupe, expand};
+pub use files::{InputFile, dedupe, expand, expand_with};
 pub use format::InputFormat;
 pub use options::{BATCH_ROWS, MAX_ROW_BYTES, ReadOptions};
 pub use vector_bytes::VectorBytes;
@@ -79,12 +80,13 @@ fn read_any(
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
     let open = || -> Result<Box<dyn Read + Send>, InputError> {
-        let inner: Box<dyn Read + Send> = match &input.path {
-            Some(path) => Box::new(File::open(path).map_err(|source| InputError::Open {
+        let inner: Box<dyn Read + Send> = match (&input.path, &input.remote) {
+            (Some(path), _) => Box::new(File::open(path).map_err(|source| InputError::Open {
                 path: input.name.clone(),
                 source,
             })?),
-            None => Box::new(std::io::stdin()),
+            (None, Some(object)) => Box::new(remote::ObjectRead::open(object, &input.name)?),
+            (None, None) => Box::new(std::io::stdin()),
         };
         // Progress counts the bytes as stored; the row guard, the text they decode to.
         let text = compression::decompressed(Box::new(options.counting(inner)))?;
@@ -106,10 +108,11 @@ fn read_any(
                 .unwrap_or(if input.tsv { b'\t' } else { b',' });
             csv::read(open()?, separator, options, visit)
         }
-        InputFormat::Parquet => match &input.path {
-            Some(path) => parquet::read(path, &input.partitions, options, visit),
+        InputFormat::Parquet => match (&input.path, &input.remote) {
+            (Some(path), _) => parquet::read(path, &input.partitions, options, visit),
+            (None, Some(object)) => parquet::read_remote(object, &input.partitions, options, visit),
             // Parquet is read from its footer back: standard input is spooled to a file.
-            None => {
+            (None, None) => {
                 let spooled = spool_stdin(options)?;
                 parquet::read(spooled.path(), &[], options, visit)
             }
@@ -176,6 +179,7 @@ mod tests {
                 format,
                 tsv: false,
                 partitions: Vec::new(),
+                remote: None,
             };
             let mut rows = 0;
             let error = read(&input, &options, &mut |_| {
@@ -211,6 +215,7 @@ mod tests {
                 format,
                 tsv: false,
                 partitions: Vec::new(),
+                remote: None,
             };
             let mut seen = 0;
             read(&input, &ReadOptions::new(), &mut |_| {

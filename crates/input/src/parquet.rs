@@ -9,10 +9,13 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use futures_util::StreamExt;
+use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
 use crate::chunk::map_batch;
 use crate::error::Context;
+use crate::remote::RemoteObject;
 use crate::{Chunk, InputError, ReadOptions, Visit};
 
 pub(crate) fn read(
@@ -51,25 +54,97 @@ pub(crate) fn read(
                 }
             }
         });
-        let mut first_row = 0u64;
+        let mut delivery = Delivery::new(partitions, options, size, total);
         for batch in decoded {
-            let batch = batch?;
-            let rows = batch.num_rows() as u64;
-            let batch = map_batch(batch, &options.mapping)?;
-            let batch = with_partitions(batch, partitions, options)?;
-            let flow = visit(Chunk::Batch {
-                batch: crate::vector_bytes::decode(batch, &options.vector_bytes, first_row)?,
-                first_row,
-            });
-            if flow.is_break() {
+            if delivery.deliver(batch?, visit)?.is_break() {
                 return Ok(());
             }
-            first_row += rows;
-            // Progress in bytes, estimated from the share of rows read.
-            options.set_consumed(size * first_row.min(total) / total);
         }
         Ok(())
     })
+}
+
+/// Reads a Parquet object with range requests: the footer first, then the row groups as they
+/// are decoded, never the whole object at once.
+pub(crate) fn read_remote(
+    object: &RemoteObject,
+    partitions: &[(String, String)],
+    options: &ReadOptions<'_>,
+    visit: &mut Visit<'_>,
+) -> Result<(), InputError> {
+    let rt = crate::remote::runtime()?;
+    let reader = || crate::remote::ObjectRanges::new(object);
+    let mut builder = rt
+        .block_on(ParquetRecordBatchStreamBuilder::new(reader()))
+        .context("not a Parquet file")?;
+    if let Some(plain) = without_dictionaries(builder.schema()) {
+        let options = ArrowReaderOptions::new().with_schema(plain);
+        builder = rt
+            .block_on(ParquetRecordBatchStreamBuilder::new_with_options(
+                reader(),
+                options,
+            ))
+            .context("not a Parquet file")?;
+    }
+    let total = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    let mut stream = builder
+        .with_batch_size(options.batch_rows)
+        .build()
+        .context("cannot read the Parquet file")?;
+    let mut delivery = Delivery::new(partitions, options, object.size, total);
+    while let Some(batch) = rt.block_on(stream.next()) {
+        let batch = batch.context("cannot read the Parquet file")?;
+        if delivery.deliver(batch, visit)?.is_break() {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Hands a file's decoded batches to the visitor: columns renamed, partition columns added,
+/// vector bytes decoded, rows numbered, progress estimated from the share of rows read.
+struct Delivery<'p, 'o> {
+    partitions: &'p [(String, String)],
+    options: &'p ReadOptions<'o>,
+    size: u64,
+    total: u64,
+    first_row: u64,
+}
+
+impl<'p, 'o> Delivery<'p, 'o> {
+    fn new(
+        partitions: &'p [(String, String)],
+        options: &'p ReadOptions<'o>,
+        size: u64,
+        total: u64,
+    ) -> Self {
+        Delivery {
+            partitions,
+            options,
+            size,
+            total,
+            first_row: 0,
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        batch: RecordBatch,
+        visit: &mut Visit<'_>,
+    ) -> Result<std::ops::ControlFlow<()>, InputError> {
+        let options = self.options;
+        let rows = batch.num_rows() as u64;
+        let batch = map_batch(batch, &options.mapping)?;
+        let batch = with_partitions(batch, self.partitions, options)?;
+        let batch = crate::vector_bytes::decode(batch, &options.vector_bytes, self.first_row)?;
+        let flow = visit(Chunk::Batch {
+            batch,
+            first_row: self.first_row,
+        });
+        self.first_row += rows;
+        options.set_consumed(self.size * self.first_row.min(self.total) / self.total);
+        Ok(flow)
+    }
 }
 
 /// Adds a file's Hive partition columns (named after the mapping) that the file does not
