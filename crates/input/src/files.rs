@@ -290,24 +290,6 @@ fn unescape(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hive_folder_names_become_partition_columns() {
-        let columns = partition_columns(Path::new("date=2024-01-01/city=S%C3%A3o%20Paulo/x"));
-        assert_eq!(
-            columns,
-            [
-                ("date".to_string(), "2024-01-01".to_string()),
-                ("city".to_string(), "São Paulo".to_string())
-            ]
-        );
-        assert_eq!(unescape("100%"), "100%");
-    }
-}
-
 /// The format a file name's extension names, past a compression's (`rows.jsonl.gz`).
 pub(crate) fn format_of_name(name: &str) -> Option<InputFormat> {
     let (path, _) = without_compression(Path::new(name));
@@ -330,5 +312,23 @@ fn without_compression(path: &Path) -> (PathBuf, bool) {
         (path.with_extension(""), true)
     } else {
         (path.to_path_buf(), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hive_folder_names_become_partition_columns() {
+        let columns = partition_columns(Path::new("date=2024-01-01/city=S%C3%A3o%20Paulo/x"));
+        assert_eq!(
+            columns,
+            [
+                ("date".to_string(), "2024-01-01".to_string()),
+                ("city".to_string(), "São Paulo".to_string())
+            ]
+        );
+        assert_eq!(unescape("100%"), "100%");
     }
 }
