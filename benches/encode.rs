@@ -166,6 +166,7 @@ fn sample_input(format: InputFormat) -> (tempfile::TempDir, InputFile, Collectio
         tsv: false,
         partitions: Vec::new(),
         remote: None,
+        range: None,
     };
     (dir, input, schema)
 }

@@ -59,6 +59,24 @@ pub enum Command {
     #[command(subcommand)]
     Schema(SchemaCommand),
 
+    /// Merge the runs of many workers (convert --shard I/N, Spark tasks) into one import
+    /// plan: their file groups split into requests within the server's limits.
+    ///
+    /// RUN is a run's manifest.json, a run's folder, a folder (or bucket prefix) of runs
+    /// (every <run>/manifest.json one level below), or a local glob of these. Refused: a run
+    /// that did not finish, a run or file given twice, and shards of a --shard split that
+    /// are missing or given twice. Prints (or writes to --output) the plan: {"requests":
+    /// [{"groups": [{"files", "urls", "rows", "bytes"}], "rows", "bytes"}], "options",
+    /// "groups", "rows", "bytes", "runs"}. `bulkwriter import create --manifest PLAN` sends
+    /// its requests.
+    ///
+    /// Examples:
+    ///   bulkwriter plan out/ --output plan.json
+    ///   bulkwriter plan s3://bucket/imports/ --storage-option region=eu-west-1 \
+    ///     --max-files-per-request 1
+    #[command(verbatim_doc_comment)]
+    Plan(PlanArgs),
+
     /// Start, watch and list bulk-import jobs on Milvus or Zilliz Cloud.
     ///
     /// Self-hosted Milvus: --uri (MILVUS_URI), --token (MILVUS_TOKEN: a token or
@@ -72,6 +90,32 @@ pub enum Command {
     ///   bulkwriter import list --collection articles
     #[command(subcommand, verbatim_doc_comment)]
     Import(Box<ImportCommand>),
+}
+
+/// Arguments of `bulkwriter plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The runs: manifests, run folders, folders of runs, or globs.
+    #[arg(value_name = "RUN", required = true, num_args = 1..)]
+    pub runs: Vec<String>,
+    /// Where the plan goes (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// A setting of the object store the runs are in, KEY=VALUE as for convert's
+    /// --storage-option; repeatable.
+    #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub storage_options: Vec<(String, String)>,
+    /// File groups per request: Milvus's dataCoord.import.maxImportFileNumPerReq (1024;
+    /// Milvus 2.3 takes 1).
+    #[arg(long, value_name = "N", default_value_t = bulkwriter_import::plan::MAX_FILES_PER_REQUEST, value_parser = clap::value_parser!(usize))]
+    pub max_files_per_request: usize,
+    /// The largest file (or NumPy segment) the server reads: Milvus's
+    /// dataNode.import.maxImportFileSizeInGB (16 GiB).
+    #[arg(long, value_name = "SIZE", default_value = "16GiB", value_parser = bulkwriter_writer::parse_size)]
+    pub max_file_size: u64,
+    /// Succeed when the runs hold no row (by default that is an error).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// `bulkwriter import ...`
@@ -379,6 +423,12 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "DATA_PATH")]
     pub resume: Option<String>,
 
+    /// Name the run's folder ID (<output>/ID/) instead of a random uuid, so that an
+    /// orchestrator can find and clean its files: letters, digits, '-', '_' and '.'. A folder
+    /// that already holds a run is refused; give a retried attempt a new id.
+    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    pub run_id: Option<String>,
+
     /// A setting of the remote store, KEY=VALUE; repeatable. Keys are object_store's for the
     /// scheme (endpoint, region, access_key_id, secret_access_key, allow_http,
     /// virtual_hosted_style_request, account_name, access_key, service_account, ...), plus
@@ -463,6 +513,16 @@ pub struct InputArgs {
     /// the output's --storage-option settings.
     #[arg(long = "input-storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub input_storage_options: Vec<(String, String)>,
+
+    /// Read only part I of N of the inputs (I counts from 0), so N workers each convert one
+    /// part: together the N parts hold every row exactly once. Files are split by byte range
+    /// (JSONL lines and CSV records by where they start, Parquet by row group); compressed
+    /// files, JSON documents, NumPy folders and vector dumps go whole to one part. The same
+    /// inputs always split the same way. A part may be empty: its run then holds no rows.
+    /// Merge the parts' manifests with `bulkwriter plan`. Duplicate primary keys are found
+    /// within a part only.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<bulkwriter_convert::Shard>,
 
     /// Succeed when the inputs hold no row (by default an empty input is an error: an
     /// upstream job that produced nothing should not look like a success).
@@ -619,4 +679,9 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `--shard I/N`.
+fn parse_shard(text: &str) -> Result<bulkwriter_convert::Shard, String> {
+    text.parse()
 }

@@ -99,7 +99,7 @@ pub fn input_options(
         }
         None => None,
     };
-    let options = InputOptions {
+    let mut options = InputOptions {
         schema,
         schema_json,
         files,
@@ -115,7 +115,11 @@ pub fn input_options(
         vector_bytes: args.vector_bytes.into_iter().collect(),
         on_duplicate_key: args.on_duplicate_key,
         allow_empty: args.allow_empty,
+        shard: None,
     };
+    if let Some(shard) = args.shard {
+        options.take_shard(shard)?;
+    }
     options.check()?;
     let output = Output {
         quiet: args.quiet,
@@ -162,10 +166,13 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
                 input,
                 target,
                 storage_options: args.storage_options,
-                writer: WriterOptions::new(args.format)
-                    .with_chunk_size(args.chunk_size)
-                    .with_csv(csv)
-                    .with_segments_in_flight(args.segments_in_flight.into()),
+                writer: WriterOptions {
+                    run_id: args.run_id,
+                    ..WriterOptions::new(args.format)
+                        .with_chunk_size(args.chunk_size)
+                        .with_csv(csv)
+                        .with_segments_in_flight(args.segments_in_flight.into())
+                },
             },
             output,
             import: args

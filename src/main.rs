@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     let log_format = match &cli.command {
         Command::Convert(args) => args.input.log_format,
         Command::Validate(args) => args.input.log_format,
-        Command::Schema(_) | Command::Import(_) => LogFormat::Text,
+        Command::Schema(_) | Command::Import(_) | Command::Plan(_) => LogFormat::Text,
     };
     match run(cli) {
         Ok(code) => code,
@@ -106,6 +106,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Schema(command) => {
             print_out(&schema_cmd::run(command)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plan(args) => {
+            let limits = bulkwriter_import::plan::Limits {
+                max_files_per_request: args.max_files_per_request,
+                max_file_size: args.max_file_size,
+            };
+            let plan = bulkwriter_convert::runs::plan(&args.runs, &args.storage_options, limits)?;
+            if plan.rows.unwrap_or(0) == 0 && plan.groups == 0 && !args.allow_empty {
+                anyhow::bail!(
+                    "the runs hold no rows ({} runs): nothing to import (--allow-empty accepts that)",
+                    plan.runs.len()
+                );
+            }
+            let text = serde_json::to_string_pretty(&plan)?;
+            match &args.output {
+                Some(path) => std::fs::write(path, text + "\n").map_err(|e| {
+                    anyhow::anyhow!("cannot write --output {}: {e}", path.display())
+                })?,
+                None => print_out(&text),
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

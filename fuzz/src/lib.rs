@@ -141,6 +141,7 @@ pub fn read_and_validate(
         tsv: false,
         partitions: Vec::new(),
         remote: None,
+        range: None,
     };
     with_writer(schema_json, file_type, |writer| {
         let mut writer = writer;

@@ -22,3 +22,4 @@ mod remote;
 mod roundtrip_rows;
 mod row_files;
 mod segments;
+mod shards;

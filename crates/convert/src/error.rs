@@ -181,6 +181,17 @@ pub enum ConvertError {
         /// Whether the run can be resumed (not a validation).
         resumable: bool,
     },
+    /// A run's manifest could not be found, read or parsed.
+    #[error("{source_name}: {reason}")]
+    RunManifest {
+        /// The manifest, folder or pattern given.
+        source_name: String,
+        /// Why.
+        reason: String,
+    },
+    /// The runs cannot be planned together.
+    #[error(transparent)]
+    Plan(#[from] bulkwriter_import::plan::PlanError),
     /// The run failed after it stored complete segments, which its manifest lists and a
     /// resumed run keeps.
     #[error(

@@ -17,7 +17,8 @@
 //!
 //! Module map: `options` (what a run is asked to do), `pipeline` (chunks into the writer,
 //! the bad-row policy), `reject` (the reject file), `resume` (what the manifest records of
-//! the inputs), `progress` (the caller's side), `error`.
+//! the inputs), `progress` (the caller's side), `runs` (many runs' manifests into one import
+//! plan), `error`.
 
 mod error;
 mod keys;
@@ -26,6 +27,7 @@ mod pipeline;
 mod progress;
 mod reject;
 mod resume;
+pub mod runs;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -36,6 +38,7 @@ pub use bulkwriter_writer::{BulkWriter, CsvOptions, FileType, WriteError, Writer
 use serde::Serialize;
 use serde_json::Value;
 
+pub use bulkwriter_input::Shard;
 pub use error::{ConvertError, Result};
 pub use keys::OnDuplicateKey;
 pub use options::{ConvertOptions, InputOptions, OnError, Target, load_schema};
@@ -158,6 +161,7 @@ pub fn run(
     let mut result = pipeline.run_all();
     if result.is_ok()
         && !input.allow_empty
+        && input.shard.is_none()
         && pipeline.counts.accepted == 0
         && pipeline.counts.rejected == 0
     {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use bulkwriter_input::{InputError, InputFile, ReadOptions, VectorBytes};
+use bulkwriter_input::{InputError, InputFile, ReadOptions, Shard, VectorBytes};
 use bulkwriter_schema::CollectionSchema;
 use bulkwriter_writer::{FileType, WriterOptions};
 use serde_json::Value;
@@ -57,6 +57,8 @@ pub struct InputOptions {
     pub vector_bytes: HashMap<String, VectorBytes>,
     /// What a row whose primary key an earlier row had is (see [`crate::keys`]).
     pub on_duplicate_key: OnDuplicateKey,
+    /// The part of the inputs this run reads, set by [`InputOptions::take_shard`].
+    pub shard: Option<Shard>,
 }
 
 impl InputOptions {
@@ -86,7 +88,18 @@ impl InputOptions {
             allow_empty: false,
             vector_bytes: HashMap::new(),
             on_duplicate_key: OnDuplicateKey::Error,
+            shard: None,
         })
+    }
+
+    /// Keeps only shard `shard` of the inputs ([`bulkwriter_input::shard()`]): the rows that
+    /// start in its part of the inputs' bytes. A shard may hold no row; its run is then empty,
+    /// not an error. Duplicate primary keys are found within the shard only.
+    pub fn take_shard(&mut self, shard: Shard) -> Result<()> {
+        let files = std::mem::take(&mut self.files);
+        self.files = bulkwriter_input::shard(files, shard)?;
+        self.shard = Some(shard);
+        Ok(())
     }
 
     /// [`InputOptions::new`] with the schema read from a file.

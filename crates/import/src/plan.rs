@@ -90,6 +90,9 @@ pub struct ImportPlan {
     /// Bytes in all, when every group's is known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
+    /// The runs planned (their `data_url`s), for [`plan_runs`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<String>,
 }
 
 /// Why groups cannot be planned.
@@ -127,16 +130,40 @@ pub enum PlanError {
     /// A limit is zero.
     #[error("a request must take at least one file group")]
     NoGroupsPerRequest,
+    /// A run had not finished: interrupted, failed, or still being written.
+    #[error(
+        "the run {data_url} has not finished (it was interrupted, failed, or is still running): resume it, or leave it out"
+    )]
+    Unfinished {
+        /// The run's folder.
+        data_url: String,
+    },
+    /// A run is given twice.
+    #[error("the run {data_url} is given twice: its rows would be imported twice")]
+    RunTwice {
+        /// The run's folder.
+        data_url: String,
+    },
+    /// The runs of a sharded conversion do not cover every shard exactly once.
+    #[error("{0}")]
+    Shards(String),
     /// The JSON is not a manifest.
     #[error("not a bulkwriter manifest: {0}")]
     Manifest(String),
 }
 
 /// The groups and CSV options of a manifest: the run's `manifest.json` (groups with their
-/// rows and sizes) or what `convert` printed (groups only).
+/// rows and sizes), what `convert` printed (groups only), or an [`ImportPlan`] (its requests'
+/// groups, in order).
 pub fn manifest_groups(
     manifest: &Value,
 ) -> Result<(Vec<FileGroup>, BTreeMap<String, String>), PlanError> {
+    if manifest.get("requests").is_some() {
+        let plan: ImportPlan = serde_json::from_value(manifest.clone())
+            .map_err(|e| PlanError::Manifest(format!("an import plan that does not read: {e}")))?;
+        let groups = plan.requests.into_iter().flat_map(|r| r.groups).collect();
+        return Ok((groups, plan.options));
+    }
     let lists = |key: &str| -> Result<Vec<Vec<String>>, PlanError> {
         serde_json::from_value(manifest[key].clone())
             .map_err(|_| PlanError::Manifest(format!("no \"{key}\" list of file groups")))
@@ -199,6 +226,72 @@ pub fn plan_manifests(manifests: &[Value], limits: Limits) -> Result<ImportPlan,
     plan(groups, options.unwrap_or_default(), limits)
 }
 
+/// Plans the runs of one or more conversions (their `manifest.json`s) together, as
+/// [`plan_manifests`] does, after checking that every run finished, that no run is given
+/// twice, and that the runs of a sharded conversion (`bulkwriter convert --shard I/N`, whose
+/// manifests record their shard) hold every shard of it exactly once.
+pub fn plan_runs(manifests: &[Value], limits: Limits) -> Result<ImportPlan, PlanError> {
+    let mut runs = Vec::new();
+    let mut shards: BTreeMap<u64, BTreeMap<u64, Vec<String>>> = BTreeMap::new();
+    for manifest in manifests {
+        let data_url = manifest["data_url"].as_str().unwrap_or("?").to_string();
+        if manifest["finished"] == Value::Bool(false) {
+            return Err(PlanError::Unfinished { data_url });
+        }
+        if runs.contains(&data_url) {
+            return Err(PlanError::RunTwice { data_url });
+        }
+        let shard = &manifest["context"]["shard"];
+        if let (Some(index), Some(count)) = (shard["index"].as_u64(), shard["count"].as_u64()) {
+            shards
+                .entry(count)
+                .or_default()
+                .entry(index)
+                .or_default()
+                .push(data_url.clone());
+        }
+        runs.push(data_url);
+    }
+    if shards.len() > 1 {
+        let counts: Vec<String> = shards.keys().map(|n| format!("/{n}")).collect();
+        return Err(PlanError::Shards(format!(
+            "the runs are shards of different splits ({}): plan the runs of one split",
+            counts.join(", ")
+        )));
+    }
+    if let Some((count, seen)) = shards.iter().next() {
+        for (index, runs) in seen {
+            if runs.len() > 1 {
+                return Err(PlanError::Shards(format!(
+                    "shard {index}/{count} is given {} times ({}): its rows would be imported more than once",
+                    runs.len(),
+                    runs.join(", ")
+                )));
+            }
+        }
+        let missing: Vec<String> = (0..*count)
+            .filter(|i| !seen.contains_key(i))
+            .map(|i| format!("{i}/{count}"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(PlanError::Shards(format!(
+                "shard {} {} missing: without {} the plan would lose {} rows",
+                missing.join(", "),
+                if missing.len() == 1 { "is" } else { "are" },
+                if missing.len() == 1 {
+                    "its run"
+                } else {
+                    "their runs"
+                },
+                if missing.len() == 1 { "its" } else { "their" },
+            )));
+        }
+    }
+    let mut plan = plan_manifests(manifests, limits)?;
+    plan.runs = runs;
+    Ok(plan)
+}
+
 /// Splits `groups`, in order, into requests of at most `limits.max_files_per_request`;
 /// refuses a group over `limits.max_file_size` and a file listed twice.
 pub fn plan(
@@ -247,6 +340,7 @@ pub fn plan(
         groups: groups.len(),
         requests,
         options,
+        runs: Vec::new(),
     })
 }
 

@@ -60,8 +60,11 @@ impl Compression {
     }
 }
 
-/// `raw` decompressed if its first bytes are a compression's magic number, else as it is.
-pub(crate) fn decompressed(mut raw: Box<dyn Read + Send>) -> std::io::Result<Box<dyn Read + Send>> {
+/// `raw` decompressed if its first bytes are a compression's magic number, else as it is;
+/// with the compression found.
+pub(crate) fn decompressed(
+    mut raw: Box<dyn Read + Send>,
+) -> std::io::Result<(Box<dyn Read + Send>, Option<Compression>)> {
     let mut head = Vec::with_capacity(HEAD);
     (&mut raw).take(HEAD as u64).read_to_end(&mut head)?;
     let compression = Compression::sniff(&head);
@@ -70,12 +73,13 @@ pub(crate) fn decompressed(mut raw: Box<dyn Read + Send>) -> std::io::Result<Box
         at: 0,
         inner: raw,
     };
-    Ok(match compression {
+    let reader: Box<dyn Read + Send> = match compression {
         None => Box::new(whole),
         Some(Compression::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(whole)),
         Some(Compression::Zstd) => Box::new(zstd::stream::read::Decoder::new(whole)?),
         Some(Compression::Bzip2) => Box::new(bzip2::read::MultiBzDecoder::new(whole)),
-    })
+    };
+    Ok((reader, compression))
 }
 
 /// `head` then `inner`. Unlike `Cursor::chain`, the read that returns the end of `head` also
@@ -115,6 +119,7 @@ mod tests {
         let mut out = Vec::new();
         decompressed(Box::new(Cursor::new(bytes)))
             .unwrap()
+            .0
             .read_to_end(&mut out)
             .unwrap();
         out

@@ -5,12 +5,14 @@
 //! default-valued field. Columns that match no field stay strings, as Milvus keeps them.
 
 use std::io::{BufRead, BufReader, Read};
+use std::ops::Range;
 use std::sync::Arc;
 
 use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Context, bail};
+use crate::shard;
 use crate::{Chunk, InputError, Raw, ReadOptions, RowPosition, SourceRow, Visit};
 
 /// A boolean as Go's `strconv.ParseBool` spells it, as Milvus reads CSV booleans: `1`, `t`,
@@ -109,6 +111,7 @@ fn cell_value(column: &Column, cell: &str, null_key: &str) -> Value {
 pub(crate) fn read(
     reader: impl Read,
     separator: u8,
+    range: &Option<Range<u64>>,
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
@@ -151,6 +154,23 @@ pub(crate) fn read(
         options.start_row();
         let read = csv.read_record(&mut record);
         let line = line_of(record.position());
+        // A shard's part: the records that start in its range (an unreadable input fails
+        // wherever it is).
+        let start = match &read {
+            Ok(_) => record.position(),
+            Err(e) => e.position(),
+        }
+        .map_or(0, |p| p.byte());
+        let fatal = matches!(&read, Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)));
+        if !fatal && !matches!(read, Ok(false)) {
+            if shard::past(range, start) {
+                break;
+            }
+            if !shard::owns(range, start) {
+                rows += 1;
+                continue;
+            }
+        }
         match read {
             Ok(false) => break,
             Ok(true) => {

@@ -53,6 +53,20 @@ pub enum InputError {
         /// Why.
         message: String,
     },
+    /// Standard input was given to be split into shards.
+    #[error("standard input cannot be split into shards: give files")]
+    ShardStdin,
+    /// A shard's part of a file was asked for, but the file is compressed under a name that
+    /// does not say so, and a compressed stream cannot be split.
+    #[error(
+        "{file} is {compression}-compressed but its name does not say so, so it cannot be split into shards: give it its extension (.gz, .zst, .bz2), and it is read whole by one shard"
+    )]
+    ShardCompressed {
+        /// The input.
+        file: String,
+        /// The compression found.
+        compression: &'static str,
+    },
     /// Standard input could not be copied to a temporary file (to read it as Parquet).
     #[error("cannot copy standard input to a temporary file: {source}")]
     Spool {

@@ -25,6 +25,10 @@ pub struct InputFile {
     pub partitions: Vec<(String, String)>,
     /// The object, for an input in an object store (`path` is then `None`).
     pub remote: Option<Arc<RemoteObject>>,
+    /// The bytes of the file whose rows are read, for a shard's part of a file
+    /// ([`crate::shard()`]): the lines, CSV records or Parquet row groups that start there.
+    /// `None`: the whole file.
+    pub range: Option<std::ops::Range<u64>>,
 }
 
 /// Expands input specs (paths, globs, `-`) into files, in the order given (glob matches
@@ -58,6 +62,7 @@ pub fn expand_with(
                 tsv: false,
                 partitions: Vec::new(),
                 remote: None,
+                range: None,
             });
             continue;
         }
@@ -104,9 +109,7 @@ pub fn expand_with(
                     format,
                 });
             }
-            let tsv = format_path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+            let tsv = is_tsv(&path);
             files.push(InputFile {
                 name: path.display().to_string(),
                 size: Some(if metadata.is_dir() {
@@ -119,6 +122,7 @@ pub fn expand_with(
                 tsv,
                 partitions: Vec::new(),
                 remote: None,
+                range: None,
             });
         }
     }
@@ -249,6 +253,7 @@ fn parquet_folder(dir: &Path) -> Result<Vec<InputFile>, InputError> {
                 tsv: false,
                 partitions,
                 remote: None,
+                range: None,
             })
         })
         .collect()
@@ -302,6 +307,14 @@ pub(crate) fn format_of_name(name: &str) -> Option<InputFormat> {
 
 /// `rows.jsonl.gz` → (`rows.jsonl`, true): the path without a compression's extension, the
 /// format's extension then last; and whether there was one.
+/// Whether a file is TSV by its name (`rows.tsv`, `rows.tsv.zst`).
+pub(crate) fn is_tsv(path: &Path) -> bool {
+    without_compression(path)
+        .0
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
+}
+
 fn without_compression(path: &Path) -> (PathBuf, bool) {
     let compressed = path
         .extension()

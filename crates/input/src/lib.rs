@@ -45,6 +45,7 @@ mod numpy_dir;
 mod options;
 mod parquet;
 pub mod remote;
+mod shard;
 mod vector_bytes;
 mod vectors;
 
@@ -59,6 +60,7 @@ pub use error::InputError;
 pub use files::{InputFile, dedupe, expand, expand_with};
 pub use format::InputFormat;
 pub use options::{BATCH_ROWS, MAX_ROW_BYTES, ReadOptions};
+pub use shard::{Shard, shard};
 pub use vector_bytes::VectorBytes;
 
 /// What a reader hands every chunk to; [`ControlFlow::Break`] stops the read.
@@ -89,7 +91,13 @@ fn read_any(
             (None, None) => Box::new(std::io::stdin()),
         };
         // Progress counts the bytes as stored; the row guard, the text they decode to.
-        let text = compression::decompressed(Box::new(options.counting(inner)))?;
+        let (text, compression) = compression::decompressed(Box::new(options.counting(inner)))?;
+        if let (Some(compression), Some(_)) = (compression, &input.range) {
+            return Err(InputError::ShardCompressed {
+                file: input.name.clone(),
+                compression: compression.name(),
+            });
+        }
         Ok(Box::new(options.guarding(text)))
     };
     let path = || {
@@ -98,23 +106,26 @@ fn read_any(
         })
     };
     match input.format {
-        InputFormat::Jsonl => {
-            jsonl::read(BufReader::with_capacity(1 << 20, open()?), options, visit)
-        }
+        InputFormat::Jsonl => jsonl::read(
+            BufReader::with_capacity(1 << 20, open()?),
+            &input.range,
+            options,
+            visit,
+        ),
         InputFormat::Json => json::read(open()?, options, visit),
         InputFormat::Csv => {
             let separator = options
                 .csv_separator
                 .unwrap_or(if input.tsv { b'\t' } else { b',' });
-            csv::read(open()?, separator, options, visit)
+            csv::read(open()?, separator, &input.range, options, visit)
         }
         InputFormat::Parquet => match (&input.path, &input.remote) {
-            (Some(path), _) => parquet::read(path, &input.partitions, options, visit),
-            (None, Some(object)) => parquet::read_remote(object, &input.partitions, options, visit),
+            (Some(path), _) => parquet::read(path, input, options, visit),
+            (None, Some(object)) => parquet::read_remote(object, input, options, visit),
             // Parquet is read from its footer back: standard input is spooled to a file.
             (None, None) => {
                 let spooled = spool_stdin(options)?;
-                parquet::read(spooled.path(), &[], options, visit)
+                parquet::read(spooled.path(), input, options, visit)
             }
         },
         InputFormat::NumpyDir => numpy_dir::read(path()?, options, visit),
@@ -180,6 +191,7 @@ mod tests {
                 tsv: false,
                 partitions: Vec::new(),
                 remote: None,
+                range: None,
             };
             let mut rows = 0;
             let error = read(&input, &options, &mut |_| {
@@ -216,6 +228,7 @@ mod tests {
                 tsv: false,
                 partitions: Vec::new(),
                 remote: None,
+                range: None,
             };
             let mut seen = 0;
             read(&input, &ReadOptions::new(), &mut |_| {

@@ -12,15 +12,16 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures_util::StreamExt;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::file::metadata::ParquetMetaData;
 
 use crate::chunk::map_batch;
 use crate::error::Context;
 use crate::remote::RemoteObject;
-use crate::{Chunk, InputError, ReadOptions, Visit};
+use crate::{Chunk, InputError, InputFile, ReadOptions, Visit};
 
 pub(crate) fn read(
     path: &Path,
-    partitions: &[(String, String)],
+    input: &InputFile,
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
@@ -36,8 +37,9 @@ pub(crate) fn read(
         builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
             .context("not a Parquet file")?;
     }
-    let total = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    let part = RowGroups::of(builder.metadata(), &input.range);
     let reader = builder
+        .with_row_groups(part.groups.clone())
         .with_batch_size(options.batch_rows)
         .build()
         .context("cannot read the Parquet file")?;
@@ -54,7 +56,7 @@ pub(crate) fn read(
                 }
             }
         });
-        let mut delivery = Delivery::new(partitions, options, size, total);
+        let mut delivery = Delivery::new(&input.partitions, options, size, &part);
         for batch in decoded {
             if delivery.deliver(batch?, visit)?.is_break() {
                 return Ok(());
@@ -68,7 +70,7 @@ pub(crate) fn read(
 /// are decoded, never the whole object at once.
 pub(crate) fn read_remote(
     object: &RemoteObject,
-    partitions: &[(String, String)],
+    input: &InputFile,
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
@@ -86,12 +88,13 @@ pub(crate) fn read_remote(
             ))
             .context("not a Parquet file")?;
     }
-    let total = builder.metadata().file_metadata().num_rows().max(1) as u64;
+    let part = RowGroups::of(builder.metadata(), &input.range);
     let mut stream = builder
+        .with_row_groups(part.groups.clone())
         .with_batch_size(options.batch_rows)
         .build()
         .context("cannot read the Parquet file")?;
-    let mut delivery = Delivery::new(partitions, options, object.size, total);
+    let mut delivery = Delivery::new(&input.partitions, options, object.size, &part);
     while let Some(batch) = rt.block_on(stream.next()) {
         let batch = batch.context("cannot read the Parquet file")?;
         if delivery.deliver(batch, visit)?.is_break() {
@@ -107,8 +110,12 @@ struct Delivery<'p, 'o> {
     partitions: &'p [(String, String)],
     options: &'p ReadOptions<'o>,
     size: u64,
+    /// Rows of the row groups read.
     total: u64,
+    /// The row number of the next batch's first row, in the whole file.
     first_row: u64,
+    /// Rows delivered.
+    read: u64,
 }
 
 impl<'p, 'o> Delivery<'p, 'o> {
@@ -116,14 +123,15 @@ impl<'p, 'o> Delivery<'p, 'o> {
         partitions: &'p [(String, String)],
         options: &'p ReadOptions<'o>,
         size: u64,
-        total: u64,
+        part: &RowGroups,
     ) -> Self {
         Delivery {
             partitions,
             options,
             size,
-            total,
-            first_row: 0,
+            total: part.rows.max(1),
+            first_row: part.first_row,
+            read: 0,
         }
     }
 
@@ -142,8 +150,45 @@ impl<'p, 'o> Delivery<'p, 'o> {
             first_row: self.first_row,
         });
         self.first_row += rows;
-        options.set_consumed(self.size * self.first_row.min(self.total) / self.total);
+        self.read += rows;
+        options.set_consumed(self.size * self.read.min(self.total) / self.total);
         Ok(flow)
+    }
+}
+
+/// The row groups a read takes: all of them, or for a shard's part of the file those that
+/// start in its byte range ([`crate::shard()`]).
+struct RowGroups {
+    groups: Vec<usize>,
+    /// Rows in those groups.
+    rows: u64,
+    /// Rows of the file before the first of them.
+    first_row: u64,
+}
+
+impl RowGroups {
+    fn of(metadata: &ParquetMetaData, range: &Option<std::ops::Range<u64>>) -> RowGroups {
+        let mut part = RowGroups {
+            groups: Vec::new(),
+            rows: 0,
+            first_row: 0,
+        };
+        for (i, group) in metadata.row_groups().iter().enumerate() {
+            let rows = group.num_rows().max(0) as u64;
+            let start = group
+                .columns()
+                .iter()
+                .map(|c| c.byte_range().0)
+                .min()
+                .unwrap_or(0);
+            if crate::shard::owns(range, start) {
+                part.groups.push(i);
+                part.rows += rows;
+            } else if part.groups.is_empty() {
+                part.first_row += rows;
+            }
+        }
+        part
     }
 }
 

@@ -111,8 +111,7 @@ pub(crate) fn expand(
             name: url(key),
             format,
             size: Some(size),
-            tsv: key.to_ascii_lowercase().ends_with(".tsv")
-                || key.to_ascii_lowercase().ends_with(".tsv.gz"),
+            tsv: crate::files::is_tsv(std::path::Path::new(key)),
             partitions,
             remote: Some(Arc::new(RemoteObject {
                 store: Arc::clone(&store),
@@ -120,6 +119,7 @@ pub(crate) fn expand(
                 key: object_path(key),
                 size,
             })),
+            range: None,
         })
     };
     if key.contains(['*', '?', '[']) {

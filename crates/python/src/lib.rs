@@ -400,7 +400,8 @@ impl Progress for PyProgress<'_> {
     ignore_unknown=false, on_error="stop", reject_file=None, max_errors=None, input_sep=None,
     input_null=String::new(), vector_field=None, id_start=0, chunk_size=128 << 20,
     segments_in_flight=1, csv_sep=None, csv_null=None, storage_options=Vec::new(), resume=None,
-    allow_empty=false, vector_bytes=HashMap::new(), on_duplicate_key="error", progress=None
+    allow_empty=false, vector_bytes=HashMap::new(), on_duplicate_key="error", progress=None,
+    shard=None, run_id=None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn convert(
@@ -429,13 +430,16 @@ fn convert(
     vector_bytes: HashMap<String, String>,
     on_duplicate_key: &str,
     progress: Option<Py<PyAny>>,
+    shard: Option<&str>,
+    run_id: Option<String>,
 ) -> PyResult<String> {
     let schema_value: Value = serde_json::from_str(schema_json).map_err(error)?;
     let schema = CollectionSchema::from_json_value(&schema_value).map_err(error)?;
     let format = input_format
         .map(|f| f.parse::<bulkwriter_input::InputFormat>().map_err(message))
         .transpose()?;
-    let files = bulkwriter_input::expand(&inputs, format).map_err(error)?;
+    // Inputs in a bucket are read with the output's storage options, as the command does.
+    let files = bulkwriter_input::expand_with(&inputs, format, &storage_options).map_err(error)?;
     let on_error = match on_error {
         "stop" => OnError::Stop,
         "skip" => OnError::Skip,
@@ -469,7 +473,13 @@ fn convert(
             })
             .collect::<PyResult<_>>()?,
         on_duplicate_key: on_duplicate_key.parse().map_err(PyValueError::new_err)?,
+        shard: None,
     };
+    let mut input = input;
+    if let Some(shard) = shard {
+        let shard = shard.parse().map_err(PyValueError::new_err)?;
+        input.take_shard(shard).map_err(error)?;
+    }
     let target = match (resume, output) {
         (Some(data_path), output) => {
             Target::resume(&data_path, output.as_deref()).map_err(error)?
@@ -481,8 +491,11 @@ fn convert(
         input,
         target,
         storage_options,
-        writer: writer_options(file_type, chunk_size, csv_sep, csv_null)?
-            .with_segments_in_flight(segments_in_flight.max(1)),
+        writer: WriterOptions {
+            run_id,
+            ..writer_options(file_type, chunk_size, csv_sep, csv_null)?
+                .with_segments_in_flight(segments_in_flight.max(1))
+        },
     };
     let cancel = AtomicBool::new(false);
     let mut reporter = PyProgress {

@@ -59,6 +59,14 @@ pub enum WriteError {
     /// resumed run will write them again.
     #[error("cannot update the run's manifest: {0}")]
     Manifest(SinkError),
+    /// The run id given cannot name a folder, or its folder already holds a run.
+    #[error("run id {id:?}: {reason}")]
+    RunId {
+        /// The id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
     /// An earlier run cannot be resumed.
     #[error("cannot resume {data_path}: {reason}")]
     Resume {

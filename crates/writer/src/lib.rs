@@ -40,5 +40,7 @@ mod writer;
 
 pub use error::{Result, WriteError};
 pub use manifest::{RunManifest, SegmentRecord};
-pub use options::{CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, parse_size};
+pub use options::{
+    CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, check_run_id, parse_size,
+};
 pub use writer::{BulkWriter, LocalBulkWriter, RemoteBulkWriter};

@@ -166,6 +166,27 @@ pub struct WriterOptions {
     pub segments_in_flight: usize,
     /// Check rows only: segments are cut and counted but nothing is stored.
     pub dry_run: bool,
+    /// The run's folder name under the output, instead of a random uuid: an orchestrator
+    /// names its runs to find and clean them. See [`check_run_id`].
+    pub run_id: Option<String>,
+}
+
+/// Refuses a run id that is not one safe folder name: 1 to 128 ASCII letters, digits, `-`,
+/// `_` and `.`, not starting with `.` (so not `.` or `..`).
+pub fn check_run_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} cannot name a run's folder: use 1 to 128 letters, digits, '-', '_' and '.', not starting with '.'"
+        ))
+    }
 }
 
 impl WriterOptions {
@@ -177,7 +198,14 @@ impl WriterOptions {
             csv: CsvOptions::default(),
             segments_in_flight: 1,
             dry_run: false,
+            run_id: None,
         }
+    }
+
+    /// Names the run's folder `id` instead of a random uuid.
+    pub fn with_run_id(mut self, id: impl Into<String>) -> Self {
+        self.run_id = Some(id.into());
+        self
     }
 
     /// Sets the chunk size in bytes.

@@ -96,6 +96,20 @@ impl BulkWriter {
     ) -> Result<BulkWriter> {
         let sink = SegmentSink::open(output, storage_options)?;
         let writer = BulkWriter::with_sink(schema, sink, options)?;
+        if let Some(id) = &writer.options.run_id
+            && writer
+                .sink
+                .read_small(&format!("{id}/{MANIFEST_NAME}"))?
+                .is_some()
+        {
+            return Err(WriteError::RunId {
+                id: id.clone(),
+                reason: format!(
+                    "{} already holds a run: give each run (and each retried attempt) its own id",
+                    writer.data_url()
+                ),
+            });
+        }
         writer
             .sink
             .check_writable(&format!("{}/.bulkwriter-write-check", writer.uuid))?;
@@ -109,6 +123,16 @@ impl BulkWriter {
         options: WriterOptions,
     ) -> Result<BulkWriter> {
         check_file_type(&schema, options.file_type)?;
+        let uuid = match &options.run_id {
+            Some(id) => {
+                crate::options::check_run_id(id).map_err(|reason| WriteError::RunId {
+                    id: id.clone(),
+                    reason,
+                })?;
+                id.clone()
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
         let schema = Arc::new(schema);
         Ok(BulkWriter {
             segment: new_segment(&schema, &options),
@@ -116,7 +140,7 @@ impl BulkWriter {
             row_text: String::new(),
             options,
             sink,
-            uuid: uuid::Uuid::new_v4().to_string(),
+            uuid,
             flush_count: 0,
             segments: Vec::new(),
             batch_files: Vec::new(),
@@ -306,21 +330,24 @@ impl BulkWriter {
         &self.segments
     }
 
-    fn write_manifest(&self, finished: bool) -> Result<()> {
-        let Some(context) = &self.manifest else {
-            return Ok(());
-        };
-        if self.options.dry_run {
-            return Ok(());
-        }
-        let manifest = RunManifest::new(
+    /// The run's manifest as it stands: the stored segments, with the context given to
+    /// [`Self::keep_manifest`] (null without one), marked finished as given.
+    pub fn manifest(&self, finished: bool) -> RunManifest {
+        RunManifest::new(
             &self.options,
             self.data_path(),
             self.data_url(),
             &self.segments,
-            context.clone(),
+            self.manifest.clone().unwrap_or(Value::Null),
             finished,
-        );
+        )
+    }
+
+    fn write_manifest(&self, finished: bool) -> Result<()> {
+        if self.manifest.is_none() || self.options.dry_run {
+            return Ok(());
+        }
+        let manifest = self.manifest(finished);
         self.sink
             .put_small(
                 &format!("{}/{MANIFEST_NAME}", self.uuid),

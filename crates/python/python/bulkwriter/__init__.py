@@ -75,7 +75,9 @@ def convert(schema, inputs: Union[str, Sequence[str]], output: Optional[str],
     ``csv_sep``, ``csv_null``, ``resume`` (a run's folder), ``allow_empty``, ``vector_bytes``
     (``{"vector": "f32le"}``: decode a Parquet binary column of raw float32, ``f16le`` or
     ``bf16le`` values into that float vector field), ``on_duplicate_key`` (``"error"``, ``"skip"``
-    or ``"keep"``: a row whose primary key an earlier row had). ``progress``: ``True`` for a tqdm
+    or ``"keep"``: a row whose primary key an earlier row had), ``shard`` (``"I/N"``: only part I
+    of N of the inputs, so N workers each convert one; merge their runs with ``bulkwriter
+    plan``), ``run_id`` (the run's folder name instead of a random uuid). ``progress``: ``True`` for a tqdm
     bar, a callable ``(bytes, total, rows, rejected)``, or ``None`` for a bar on a terminal.
     Ctrl-C stops the run after its current row, with the open segment stored."""
     from .writer import _file_type
