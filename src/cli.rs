@@ -105,14 +105,9 @@ pub struct PlanArgs {
     /// --storage-option; repeatable.
     #[arg(long = "storage-option", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub storage_options: Vec<(String, String)>,
-    /// File groups per request: Milvus's dataCoord.import.maxImportFileNumPerReq (1024;
-    /// Milvus 2.3 takes 1).
-    #[arg(long, value_name = "N", default_value_t = bulkwriter_import::plan::MAX_FILES_PER_REQUEST, value_parser = clap::value_parser!(usize))]
-    pub max_files_per_request: usize,
-    /// The largest file (or NumPy segment) the server reads: Milvus's
-    /// dataNode.import.maxImportFileSizeInGB (16 GiB).
-    #[arg(long, value_name = "SIZE", default_value = "16GiB", value_parser = bulkwriter_writer::parse_size)]
-    pub max_file_size: u64,
+    /// The server's limits.
+    #[command(flatten)]
+    pub limits: ImportLimitArgs,
     /// Succeed when the runs hold no row (by default that is an error).
     #[arg(long)]
     pub allow_empty: bool,
@@ -246,15 +241,9 @@ pub struct ImportJobArgs {
     /// How often --wait asks for progress.
     #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub poll_interval: String,
-    /// File groups per request: Milvus's dataCoord.import.maxImportFileNumPerReq (1024;
-    /// Milvus 2.3 takes 1).
-    #[arg(long, value_name = "N", default_value_t = bulkwriter_import::plan::MAX_FILES_PER_REQUEST, value_parser = clap::value_parser!(usize))]
-    pub max_files_per_request: usize,
-    /// The largest file (or NumPy segment, its files together) the server reads: Milvus's
-    /// dataNode.import.maxImportFileSizeInGB (16 GiB). A larger group is refused before
-    /// anything is sent, and convert refuses a --chunk-size above it before it starts.
-    #[arg(long, value_name = "SIZE", default_value = "16GiB", value_parser = bulkwriter_writer::parse_size)]
-    pub max_file_size: u64,
+    /// The server's limits a plan keeps to.
+    #[command(flatten)]
+    pub limits: ImportLimitArgs,
     /// Jobs running at once; the next request waits for one to end (Milvus caps jobs at
     /// dataCoord.import.maxImportJobNum, 1024).
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
@@ -272,6 +261,31 @@ pub struct ImportJobArgs {
     /// nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// The server's import limits that requests are planned within (`import create`, `plan`,
+/// `convert --import`).
+#[derive(Debug, Args)]
+pub struct ImportLimitArgs {
+    /// File groups per request: Milvus's dataCoord.import.maxImportFileNumPerReq (1024;
+    /// Milvus 2.3 takes 1).
+    #[arg(long, value_name = "N", default_value_t = bulkwriter_import::plan::MAX_FILES_PER_REQUEST, value_parser = clap::value_parser!(usize))]
+    pub max_files_per_request: usize,
+    /// The largest file (or NumPy segment, its files together) the server reads: Milvus's
+    /// dataNode.import.maxImportFileSizeInGB (16 GiB). A larger group is refused before
+    /// anything is sent, and convert refuses a --chunk-size above it before it starts.
+    #[arg(long, value_name = "SIZE", default_value = "16GiB", value_parser = bulkwriter_writer::parse_size)]
+    pub max_file_size: u64,
+}
+
+impl ImportLimitArgs {
+    /// The limits as the planner takes them.
+    pub fn limits(&self) -> bulkwriter_import::plan::Limits {
+        bulkwriter_import::plan::Limits {
+            max_files_per_request: self.max_files_per_request,
+            max_file_size: self.max_file_size,
+        }
+    }
 }
 
 /// Arguments of `bulkwriter import create`.

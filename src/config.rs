@@ -148,11 +148,11 @@ impl TryFrom<ConvertArgs> for ConvertConfig {
             (None, Some(output)) => Target::New(output),
             (None, None) => bail!("give --output DIR|URL, or --resume DATA_PATH"),
         };
-        if args.chunk_size > args.import_job.max_file_size {
+        if args.chunk_size > args.import_job.limits.max_file_size {
             bail!(
                 "--chunk-size {} is above --max-file-size {}: Milvus reads at most that much per file (per NumPy segment), so such segments could not be imported",
                 args.chunk_size,
-                args.import_job.max_file_size
+                args.import_job.limits.max_file_size
             );
         }
         let mut input_args = args.input;

@@ -9,8 +9,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use std::path::PathBuf;
 
 use bulkwriter_import::{
-    ClientOptions, CreateImport, ImportClient, ImportPlan, ImportSource, JobProgress, Limits,
-    Secret, SubmitError, SubmitOptions, SubmittedJob, Target, planned_create,
+    ClientOptions, CreateImport, ImportClient, ImportPlan, ImportSource, JobProgress, Secret,
+    SubmitError, SubmitOptions, SubmittedJob, Target, planned_create,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -101,14 +101,6 @@ fn template(client: &ImportClient, job: &ImportJobArgs) -> Result<CreateImport> 
     })
 }
 
-/// The limits the plan respects.
-pub fn limits(job: &ImportJobArgs) -> Limits {
-    Limits {
-        max_files_per_request: job.max_files_per_request,
-        max_file_size: job.max_file_size,
-    }
-}
-
 /// Warns when local paths go to a server that is not on this machine: it cannot read them.
 fn warn_local_paths(client: &ImportClient, plan: &ImportPlan) {
     let local = plan
@@ -148,8 +140,10 @@ pub fn submit_manifest(
 ) -> Result<Value> {
     let client = client(target)?;
     let template = template(&client, job)?;
-    let mut plan =
-        bulkwriter_import::plan::plan_manifests(std::slice::from_ref(manifest), limits(job))?;
+    let mut plan = bulkwriter_import::plan::plan_manifests(
+        std::slice::from_ref(manifest),
+        job.limits.limits(),
+    )?;
     if plan.groups == 0 {
         bail!("the manifest lists no files: nothing to import");
     }

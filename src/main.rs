@@ -109,11 +109,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan(args) => {
-            let limits = bulkwriter_import::plan::Limits {
-                max_files_per_request: args.max_files_per_request,
-                max_file_size: args.max_file_size,
-            };
-            let plan = bulkwriter_convert::runs::plan(&args.runs, &args.storage_options, limits)?;
+            let plan = bulkwriter_convert::runs::plan(
+                &args.runs,
+                &args.storage_options,
+                args.limits.limits(),
+            )?;
             if plan.rows.unwrap_or(0) == 0 && plan.groups == 0 && !args.allow_empty {
                 anyhow::bail!(
                     "the runs hold no rows ({} runs): nothing to import (--allow-empty accepts that)",

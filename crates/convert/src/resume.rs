@@ -4,28 +4,31 @@
 use bulkwriter_schema::CollectionSchema;
 use serde_json::{Value, json};
 
-use crate::{ConvertError, InputOptions, Result};
+use crate::{ConvertError, InputOptions, Result, Shard};
 
 /// The inputs (names and sizes) and schema, for the run's manifest.
 pub(crate) fn run_context(input: &InputOptions) -> Value {
     let inputs: Vec<Value> = input
         .files
         .iter()
-        .map(|f| match &f.range {
-            Some(range) => {
-                json!({"name": f.name, "bytes": f.size, "range": [range.start, range.end]})
+        .map(|f| {
+            let mut file = json!({"name": f.name, "bytes": f.size});
+            if let Some(range) = &f.range {
+                file["range"] = json!([range.start, range.end]);
             }
-            None => json!({"name": f.name, "bytes": f.size}),
+            file
         })
         .collect();
-    match input.shard {
-        Some(shard) => json!({
-            "inputs": inputs,
-            "schema": input.schema_json,
-            "shard": {"index": shard.index, "count": shard.count},
-        }),
-        None => json!({"inputs": inputs, "schema": input.schema_json}),
+    let mut context = json!({"inputs": inputs, "schema": input.schema_json});
+    if let Some(shard) = input.shard {
+        context["shard"] = shard_context(shard);
     }
+    context
+}
+
+/// How the context records a shard (`bulkwriter plan` reads it back).
+fn shard_context(shard: Shard) -> Value {
+    json!({"index": shard.index, "count": shard.count})
 }
 
 /// Checks that a resumed run reads what the interrupted one read; returns warnings.
@@ -36,18 +39,16 @@ pub(crate) fn check_context(input: &InputOptions, context: &Value) -> Result<Vec
         .map(|f| f["name"].as_str().unwrap_or("?").to_string())
         .collect();
     let given: Vec<String> = input.files.iter().map(|f| f.name.clone()).collect();
-    let shard_of = |v: &Value| (v["index"].as_u64(), v["count"].as_u64());
-    let given_shard = input.shard.map(|s| (Some(s.index), Some(s.count)));
-    let recorded_shard = context.get("shard").map(shard_of);
-    if given_shard != recorded_shard {
-        let describe = |s: Option<(Option<u64>, Option<u64>)>| match s {
-            Some((Some(i), Some(n))) => format!("shard {i}/{n}"),
-            Some(_) => "a shard".to_string(),
+    let given_shard = input.shard.map(shard_context);
+    let recorded_shard = context.get("shard");
+    if given_shard.as_ref() != recorded_shard {
+        let describe = |s: Option<&Value>| match s {
+            Some(s) => format!("shard {}/{}", s["index"], s["count"]),
             None => "all inputs".to_string(),
         };
         return Err(ConvertError::ResumeInputs {
             recorded: describe(recorded_shard),
-            given: describe(given_shard),
+            given: describe(given_shard.as_ref()),
         });
     }
     if recorded_names != given {

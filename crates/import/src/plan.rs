@@ -274,16 +274,15 @@ pub fn plan_runs(manifests: &[Value], limits: Limits) -> Result<ImportPlan, Plan
             .map(|i| format!("{i}/{count}"))
             .collect();
         if !missing.is_empty() {
+            let (verb, whose) = if missing.len() == 1 {
+                ("is", "its")
+            } else {
+                ("are", "their")
+            };
+            let runs = if missing.len() == 1 { "run" } else { "runs" };
             return Err(PlanError::Shards(format!(
-                "shard {} {} missing: without {} the plan would lose {} rows",
+                "shard {} {verb} missing: without {whose} {runs} the plan would lose {whose} rows",
                 missing.join(", "),
-                if missing.len() == 1 { "is" } else { "are" },
-                if missing.len() == 1 {
-                    "its run"
-                } else {
-                    "their runs"
-                },
-                if missing.len() == 1 { "its" } else { "their" },
             )));
         }
     }

@@ -305,8 +305,6 @@ pub(crate) fn format_of_name(name: &str) -> Option<InputFormat> {
     }
 }
 
-/// `rows.jsonl.gz` → (`rows.jsonl`, true): the path without a compression's extension, the
-/// format's extension then last; and whether there was one.
 /// Whether a file is TSV by its name (`rows.tsv`, `rows.tsv.zst`).
 pub(crate) fn is_tsv(path: &Path) -> bool {
     without_compression(path)
@@ -315,7 +313,9 @@ pub(crate) fn is_tsv(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
 }
 
-fn without_compression(path: &Path) -> (PathBuf, bool) {
+/// `rows.jsonl.gz` → (`rows.jsonl`, true): the path without a compression's extension, the
+/// format's extension then last; and whether there was one.
+pub(crate) fn without_compression(path: &Path) -> (PathBuf, bool) {
     let compressed = path
         .extension()
         .and_then(|e| e.to_str())

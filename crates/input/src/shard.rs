@@ -18,7 +18,7 @@ use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
-use crate::{Compression, InputError, InputFile, InputFormat};
+use crate::{InputError, InputFile, InputFormat};
 
 /// Shard `index` of `count` (`I/N` on a command line, 0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,10 +106,7 @@ pub fn shard(files: Vec<InputFile>, shard: Shard) -> Result<Vec<InputFile>, Inpu
 
 /// Whether a file is split by byte range: uncompressed JSONL, CSV and Parquet files.
 fn splittable(file: &InputFile) -> bool {
-    let compressed = file
-        .name
-        .rsplit_once('.')
-        .is_some_and(|(_, ext)| Compression::from_extension(ext).is_some());
+    let (_, compressed) = crate::files::without_compression(std::path::Path::new(&file.name));
     !compressed
         && matches!(
             file.format,
