@@ -9,18 +9,27 @@
 # with boto3 and the Azure SDK. Then the acceptance suite imports our files into a real Milvus
 # 2.3.5 and reads every row back (tests/acceptance/run.sh; skip it with
 # BULKWRITER_SKIP_ACCEPTANCE=1), and the fuzz targets run briefly (fuzz/run.sh;
-# BULKWRITER_FUZZ_SECONDS, 0 skips them). Extra arguments go to `cargo test`.
+# BULKWRITER_FUZZ_SECONDS, 0 skips them). The Spark adapter's tests run PySpark in local mode
+# on loopback (a JDK is installed if missing; BULKWRITER_SKIP_SPARK=1 skips them). Extra
+# arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${BULKWRITER_VENV:-$PWD/target/test-venv}"
-if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c, pytest, pymilvus.bulk_writer, zstandard" 2>/dev/null \
+if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c, pytest, pymilvus.bulk_writer, zstandard, pyspark" 2>/dev/null \
   || [ ! -x "$venv/bin/maturin" ]; then
   echo "tests/run.sh: creating the test venv in $venv" >&2
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 fi
 export BULKWRITER_PYTHON="$venv/bin/python"
+
+# PySpark (the Spark adapter's tests) needs Java 17 or later: Debian's, if the machine has none.
+if ! command -v java >/dev/null 2>&1 && [ "${BULKWRITER_SKIP_SPARK:-0}" != 1 ]; then
+  echo "tests/run.sh: installing a JDK for PySpark (openjdk-17-jre-headless)" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+fi
 
 if [ ! -d ../shared/reference/pymilvus-3.0.2 ]; then
   echo "tests/run.sh: ../shared/reference/pymilvus-3.0.2 is missing; the golden tests need it" >&2

@@ -403,6 +403,61 @@ def run_plan_case(args, report):
             report.check(check, [f"{type(e).__name__}: {e}"])
 
 
+def run_spark_case(args, report):
+    """A Spark job's plan (issue 17): PySpark in local mode (the test venv's, named by
+    BULKWRITER_PYTHON) writes a 20,000-row DataFrame in 8 partitions through the milvus_bulk
+    data source to a local folder, one group per request as Milvus 2.3 takes; every request
+    is imported and every row read back and compared with the rows as Spark collected them."""
+    python = os.environ.get("BULKWRITER_PYTHON")
+    if os.environ.get("BULKWRITER_SKIP_SPARK") == "1":
+        print("SKIP spark: BULKWRITER_SKIP_SPARK=1", flush=True)
+        return
+    if not python:
+        print("SKIP spark: BULKWRITER_PYTHON (a Python with pyspark and bulkwriter) is not set", flush=True)
+        return
+    import pyarrow.parquet as pq
+
+    spec = json.load(open(os.path.join(ROOT, "schemas/medium_articles.json")))
+    case_dir = os.path.join(args.workdir, "spark")
+    os.makedirs(case_dir, exist_ok=True)
+    collection = "spark_plan"
+    try:
+        jobs = [{"api": "datasource", "format": "parquet", "path": os.path.join(case_dir, "out"),
+                 "job_id": "job", "schema": os.path.join(ROOT, "schemas/medium_articles.json"),
+                 "rows": 20000, "partitions": 8, "chunk_size": "128MiB", "max_files_per_request": 1,
+                 "truth": os.path.join(case_dir, "truth.parquet")}]
+        json.dump(jobs, open(os.path.join(case_dir, "jobs.json"), "w"))
+        env = dict(os.environ, PYSPARK_PYTHON=python, PYSPARK_DRIVER_PYTHON=python, SPARK_LOCAL_IP="127.0.0.1")
+        run = subprocess.run([python, os.path.join(ROOT, "tests/python/spark_job.py"),
+                              os.path.join(case_dir, "jobs.json"), os.path.join(case_dir, "result.json")],
+                             env=env, capture_output=True, text=True)
+        if run.returncode != 0:
+            raise RuntimeError(f"the Spark job failed: {run.stderr.strip()[-2000:]}")
+        plan = json.load(open(os.path.join(case_dir, "out", "job", "plan.json")))
+        rows = pq.read_table(jobs[0]["truth"]).to_pylist()
+        problems = []
+        if len(plan["requests"]) != plan["groups"] or plan["groups"] < 8:
+            problems.append(f"{len(plan['requests'])} requests for {plan['groups']} groups")
+        if utility.has_collection(collection):
+            utility.drop_collection(collection)
+        Collection(collection, milvus_schema(spec))
+        for i, request in enumerate(plan["requests"]):
+            groups = [g["files"] for g in request["groups"]]
+            for state, reason in import_groups(collection, groups):
+                if state != "Completed":
+                    problems.append(f"request {i + 1}: {state} {reason}")
+        if not problems:
+            col = load(collection, spec)
+            got = read_all(col, "id", len(rows))
+            problems = compare(spec, rows, got)
+            if col.num_entities != len(rows):
+                problems.append(f"{col.num_entities} entities for {len(rows)} rows")
+        report.check(f"spark plan ({len(plan['requests'])} requests, {len(rows)} rows)", problems)
+        utility.drop_collection(collection)
+    except Exception as e:
+        report.check("spark plan", [f"{type(e).__name__}: {e}"])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", required=True)
@@ -421,6 +476,8 @@ def main():
         run_error_cases(args, report)
     if not only or "plan" in only:
         run_plan_case(args, report)
+    if not only or "spark" in only:
+        run_spark_case(args, report)
     print(f"{report.passed} passed, {report.failed} failed", flush=True)
     sys.exit(1 if report.failed else 0)
 

@@ -7,6 +7,9 @@
 //!   value. Encoding and uploads run with the GIL released.
 //! - [`convert`] runs the command line's conversion ([`bulkwriter_convert::run`]) with a
 //!   Python progress callback; Ctrl-C stops it as it stops the command.
+//! - [`plan_runs`] and [`Store`] are what a distributed write's driver needs (the Spark
+//!   adapter, `bulkwriter.spark`): one import plan over its tasks' run manifests, and the
+//!   output folder to list, clean of uncommitted runs, and store the plan in.
 //! - [`rest_call`] sends one import REST request through [`bulkwriter_import`]'s client and
 //!   returns the HTTP status and body, for pymilvus's `bulk_import` and friends.
 //!
@@ -233,7 +236,7 @@ impl Writer {
     /// Opens a writer of `file_type` files under `output/<uuid>` (a local folder or a bucket
     /// URL with object_store `storage_options`). `schema_json` is the schema's JSON text.
     #[new]
-    #[pyo3(signature = (schema_json, output, file_type, chunk_size, storage_options=Vec::new(), csv_sep=None, csv_null=None))]
+    #[pyo3(signature = (schema_json, output, file_type, chunk_size, storage_options=Vec::new(), csv_sep=None, csv_null=None, run_id=None))]
     // The arguments are the Python constructor's.
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -245,9 +248,11 @@ impl Writer {
         storage_options: Vec<(String, String)>,
         csv_sep: Option<char>,
         csv_null: Option<String>,
+        run_id: Option<String>,
     ) -> PyResult<Writer> {
         let schema = CollectionSchema::from_json_str(schema_json).map_err(error)?;
-        let options = writer_options(file_type, chunk_size, csv_sep, csv_null)?;
+        let mut options = writer_options(file_type, chunk_size, csv_sep, csv_null)?;
+        options.run_id = run_id;
         let writer = py
             .detach(|| BulkWriter::open(schema, output, &storage_options, options))
             .map_err(error)?;
@@ -300,6 +305,26 @@ impl Writer {
     /// properties still answer afterwards; appending does not.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         self.with(|w| py.detach(|| w.close()).map_err(error))
+    }
+
+    /// Keeps the run's `manifest.json` from now on (written now and after every stored
+    /// segment; marked finished by `close`), with `context_json` (JSON text) as its context.
+    fn keep_manifest(&self, py: Python<'_>, context_json: &str) -> PyResult<()> {
+        let context: Value = serde_json::from_str(context_json).map_err(error)?;
+        self.with(|w| py.detach(|| w.keep_manifest(context)).map_err(error))
+    }
+
+    /// Ends a failed run: the segments already closed finish storing, the open one is
+    /// dropped, and a run that stored nothing leaves nothing behind.
+    fn stop_after_error(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(|w| py.detach(|| w.stop_after_error()).map_err(error))
+    }
+
+    /// The run's manifest as JSON text, as `manifest.json` holds it, marked `finished` as
+    /// given.
+    #[pyo3(signature = (finished=true))]
+    fn manifest(&self, finished: bool) -> PyResult<String> {
+        self.with(|w| String::from_utf8(w.manifest(finished).to_json()).map_err(error))
     }
 
     /// The import request's `files` groups of the stored segments.
@@ -512,6 +537,94 @@ fn convert(
     Ok(value.to_string())
 }
 
+/// One import plan over many runs' manifests (JSON texts), as `bulkwriter plan` writes
+/// it: every run finished, none given twice, requests within the limits. Returns the
+/// plan's JSON text.
+#[pyfunction]
+#[pyo3(signature = (manifests, max_files_per_request=None, max_file_size=None))]
+fn plan_runs(
+    manifests: Vec<String>,
+    max_files_per_request: Option<usize>,
+    max_file_size: Option<u64>,
+) -> PyResult<String> {
+    let manifests = manifests
+        .iter()
+        .map(|text| serde_json::from_str::<Value>(text).map_err(error))
+        .collect::<PyResult<Vec<_>>>()?;
+    let defaults = bulkwriter_import::Limits::default();
+    let limits = bulkwriter_import::Limits {
+        max_files_per_request: max_files_per_request.unwrap_or(defaults.max_files_per_request),
+        max_file_size: max_file_size.unwrap_or(defaults.max_file_size),
+    };
+    let plan = bulkwriter_import::plan::plan_runs(&manifests, limits).map_err(error)?;
+    serde_json::to_string_pretty(&plan).map_err(error)
+}
+
+/// A folder of an output (a local path or a bucket URL with object_store options), for the
+/// driver of a distributed write: it lists the runs its tasks left, removes the ones that
+/// were not committed, and stores the plan.
+#[pyclass(module = "bulkwriter._native")]
+struct Store {
+    sink: bulkwriter_sink::SegmentSink,
+}
+
+#[pymethods]
+impl Store {
+    #[new]
+    #[pyo3(signature = (output, storage_options=Vec::new()))]
+    fn new(
+        py: Python<'_>,
+        output: &str,
+        storage_options: Vec<(String, String)>,
+    ) -> PyResult<Store> {
+        let sink = py
+            .detach(|| bulkwriter_sink::SegmentSink::open(output, &storage_options))
+            .map_err(error)?;
+        Ok(Store { sink })
+    }
+
+    /// Every object under the folder `relative` ("" for all), as (path relative to the
+    /// store's folder, size in bytes), sorted.
+    #[pyo3(signature = (relative=""))]
+    fn list(&self, py: Python<'_>, relative: &str) -> PyResult<Vec<(String, u64)>> {
+        py.detach(|| self.sink.list(relative)).map_err(error)
+    }
+
+    /// Removes every object under the folder `relative` (local staging files too); returns
+    /// how many were removed.
+    fn remove_folder(&self, py: Python<'_>, relative: &str) -> PyResult<usize> {
+        let relative = relative.trim_matches('/');
+        if relative.is_empty() {
+            return Err(message(
+                "refusing to remove the whole output: name a folder in it",
+            ));
+        }
+        py.detach(|| self.sink.remove_folder(relative))
+            .map_err(error)
+    }
+
+    /// Stores `data` at `relative` in one write.
+    fn put(&self, py: Python<'_>, relative: &str, data: Vec<u8>) -> PyResult<()> {
+        py.detach(|| self.sink.put_small(relative, data))
+            .map_err(error)
+    }
+
+    /// The object at `relative`, or None.
+    fn read(&self, py: Python<'_>, relative: &str) -> PyResult<Option<Vec<u8>>> {
+        py.detach(|| self.sink.read_small(relative)).map_err(error)
+    }
+
+    /// How Milvus is told the path `relative` (a local path, or a bucket-relative key).
+    fn display_path(&self, relative: &str) -> String {
+        self.sink.display_path(relative)
+    }
+
+    /// The full URL of `relative`.
+    fn url(&self, relative: &str) -> String {
+        self.sink.url(relative)
+    }
+}
+
 /// Sends one import REST request (`POST url + path` with a JSON body, `api_key` as the
 /// bearer token, `db_name` as the `DB-Name` header, retried on connection errors, 429 and
 /// 5xx) and returns (HTTP status, body).
@@ -547,6 +660,8 @@ fn rest_call(
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bulkwriter_writer::memory::keep_freed_memory_for_reuse();
     m.add_class::<Writer>()?;
+    m.add_class::<Store>()?;
+    m.add_function(wrap_pyfunction!(plan_runs, m)?)?;
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(rest_call, m)?)?;
     m.add("BulkWriterError", m.py().get_type::<BulkWriterError>())?;

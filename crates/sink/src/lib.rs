@@ -419,6 +419,29 @@ impl SegmentSink {
         })
     }
 
+    /// Removes every object under the folder `relative` (and, for local output, the folder
+    /// itself with any staging files left in it); returns how many objects were removed. A
+    /// missing folder removes nothing.
+    pub fn remove_folder(&self, relative: &str) -> Result<usize, SinkError> {
+        let objects = self.list(relative)?;
+        for (path, _) in &objects {
+            self.remove(path)?;
+        }
+        if self.inner.location.scheme == Scheme::Local {
+            let dir = Path::new(&self.inner.path_root).join(relative);
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(SinkError::OutputDir {
+                        path: dir,
+                        source: e,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(objects.len())
+    }
+
     /// Local output only: removes the staging files (`name#<digits>`) that a process killed
     /// while writing leaves under the folder `relative`; they are never listed or reported.
     pub fn remove_staging_files(&self, relative: &str) -> Result<(), SinkError> {
