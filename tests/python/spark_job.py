@@ -1,10 +1,11 @@
 """Runs Spark jobs that write a medium_articles-like DataFrame through bulkwriter.spark, in
 one local Spark session on loopback (local[C,2]: C cores, a failed task is retried once).
 
-Usage: spark_job.py JOBS.json RESULT.json [--cores C]
+Usage: spark_job.py JOBS.json RESULT.json [--cores C] [--batch-rows N]
 
-JOBS.json lists jobs: {"api": "datasource" | "mapinarrow", "format", "path", "job_id",
-"rows", "partitions", "chunk_size", "max_files_per_request", "storage_options": {...},
+JOBS.json lists jobs: {"api": "datasource" | "mapinarrow" | "noop" (batches counted, nothing
+written: what Spark itself costs), "format", "path", "job_id",
+"rows", "partitions" (or "source": Parquet files to read instead), "chunk_size", "max_files_per_request", "storage_options": {...},
 "truth": a Parquet file to write the DataFrame's rows into (as Spark collects them, the truth
 the test compares against), "fault": {"partition": P, "batches": K, "marker": FILE} (the
 first attempt of partition P lists what its run stored after K batches into FILE, then its
@@ -95,6 +96,7 @@ def main():
     parser.add_argument("jobs")
     parser.add_argument("result")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--batch-rows", type=int, default=250, help="rows per Arrow batch a task gets")
     args = parser.parse_args()
     jobs = json.load(open(args.jobs))
     spark = (SparkSession.builder.master(f"local[{args.cores},2]")
@@ -102,7 +104,7 @@ def main():
              .config("spark.ui.showConsoleProgress", "false")
              .config("spark.driver.host", "127.0.0.1")
              .config("spark.driver.bindAddress", "127.0.0.1")
-             .config("spark.sql.execution.arrow.maxRecordsPerBatch", "250")
+             .config("spark.sql.execution.arrow.maxRecordsPerBatch", str(args.batch_rows))
              .config("spark.python.worker.faulthandler.enabled", "true")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
@@ -110,7 +112,10 @@ def main():
     results = []
     try:
         for job in jobs:
-            df = articles(spark, job.get("rows", 20000), job.get("partitions", 8))
+            if job.get("source"):
+                df = spark.read.parquet(job["source"])
+            else:
+                df = articles(spark, job.get("rows", 20000), job.get("partitions", 8))
             if job.get("truth"):
                 import pyarrow.parquet as pq
 
@@ -122,7 +127,15 @@ def main():
                            max_files_per_request=job.get("max_files_per_request"))
             start = time.perf_counter()
             plan = None
-            if job["api"] == "mapinarrow":
+            if job["api"] == "noop":  # Spark's own cost: its batches counted, nothing written
+                def count(batches):
+                    import pyarrow as pa
+
+                    yield pa.RecordBatch.from_pydict({"rows": [sum(b.num_rows for b in batches)]})
+
+                rows = sum(r.rows for r in df.mapInArrow(count, "rows long").collect())
+                plan = {"rows": rows}
+            elif job["api"] == "mapinarrow":
                 plan = bulkwriter.spark.write(df, job["schema"], job["path"], job["format"], **options)
             else:
                 writer = (df.write.format("milvus_bulk").mode("append")

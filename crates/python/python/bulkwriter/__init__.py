@@ -6,7 +6,8 @@ pymilvus's ``bulk_writer`` API. Switch with one line::
 ``LocalBulkWriter`` and ``RemoteBulkWriter`` take pymilvus's arguments and write the same
 files (the differences are deliberate and listed in the README). Beyond pymilvus:
 ``append_batch`` takes Arrow data or a pandas DataFrame with no Python object per value, and
-``convert`` runs the ``bulkwriter convert`` command's conversion of whole datasets.
+``convert`` runs the ``bulkwriter convert`` command's conversion of whole datasets, and
+``bulkwriter.spark`` converts a Spark DataFrame on many tasks into one import plan.
 """
 
 import json
