@@ -223,3 +223,16 @@ def test_the_driver_removes_runs_it_was_not_told_of_and_refuses_a_partition_twic
 
     job.abort()
     assert list(tmp_path.iterdir()) == [], "an aborted job leaves nothing"
+
+
+def test_a_worker_that_imports_the_package_does_not_pay_for_importing_pymilvus():
+    """Each Spark or Ray worker process imports the package; pymilvus (over half a second)
+    is imported only when an error is made, and the error is still a MilvusException."""
+    code = ("import sys, bulkwriter, bulkwriter.spark\n"
+            "assert 'pymilvus' not in sys.modules, 'pymilvus was imported'\n"
+            "import pymilvus\n"
+            "assert issubclass(bulkwriter.BulkWriterError, pymilvus.MilvusException)\n"
+            "from bulkwriter import BulkWriterError\n"
+            "assert BulkWriterError is bulkwriter.BulkWriterError\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

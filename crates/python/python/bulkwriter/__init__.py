@@ -15,7 +15,7 @@ import sys
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from . import _native
-from ._errors import BulkWriterError, raises_bulkwriter_error
+from ._errors import error_class, raises_bulkwriter_error
 from ._schema import schema_json
 from .bulk_import import Response, bulk_import, get_import_progress, list_import_jobs
 from .writer import BulkFileType, BulkWriter, LocalBulkWriter, RemoteBulkWriter
@@ -97,3 +97,14 @@ def convert(schema, inputs: Union[str, Sequence[str]], output: Optional[str],
         **options,
     )
     return json.loads(summary)
+
+
+def __getattr__(name):
+    # BulkWriterError is made on first use (see _errors): importing pymilvus is slow.
+    if name == "BulkWriterError":
+        return error_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | {"BulkWriterError"})

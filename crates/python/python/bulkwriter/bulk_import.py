@@ -6,7 +6,7 @@ import json
 from typing import List, Optional
 
 from . import _native
-from ._errors import BulkWriterError, raises_bulkwriter_error
+from ._errors import error, raises_bulkwriter_error
 
 
 class Response:
@@ -36,10 +36,10 @@ def _post(url: str, path: str, params: dict, api_key: str, db_name: str = "", ti
                                      db_name or None, float(timeout))
     response = Response(request_url, status, text)
     if status >= 400:
-        raise BulkWriterError(f"Failed to post url: {request_url}, status code: {status}, {text[:500]}")
+        raise error(f"Failed to post url: {request_url}, status code: {status}, {text[:500]}")
     answer = response.json()
     if answer.get("code", 0) != 0:
-        raise BulkWriterError(
+        raise error(
             f"Failed to request url: {request_url}, code: {answer['code']}, message: {answer.get('message')}"
         )
     return response

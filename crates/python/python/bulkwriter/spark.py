@@ -41,7 +41,7 @@ import uuid
 from typing import Dict, Iterable, Iterator, List, Optional
 
 from . import _native
-from ._errors import BulkWriterError, raises_bulkwriter_error
+from ._errors import error, raises_bulkwriter_error
 from ._schema import schema_json
 from .writer import _file_type
 
@@ -168,14 +168,14 @@ class SparkJob:
         for manifest in parsed:
             partition = manifest["context"]["spark"]["partition"]
             if partition in seen:
-                raise BulkWriterError(
+                raise error(
                     f"partition {partition} was committed twice ({seen[partition]} and "
                     f"{manifest['data_url']}): its rows would be imported twice")
             seen[partition] = manifest["data_url"]
         count = len(parsed) if partitions is None else partitions
         missing = sorted(set(range(count)) - set(seen))
         if missing:
-            raise BulkWriterError(
+            raise error(
                 f"partition(s) {', '.join(map(str, missing[:10]))} of {count} were not committed: "
                 "the plan would lose their rows")
         plan_text = _native.plan_runs(manifests, self.max_files_per_request, self.max_file_size)
@@ -210,7 +210,7 @@ def _task_context():
 
     context = TaskContext.get()
     if context is None:
-        raise BulkWriterError("not inside a Spark task")
+        raise error("not inside a Spark task")
     return context.partitionId(), context.attemptNumber(), context.taskAttemptId()
 
 
@@ -288,7 +288,7 @@ if DataSource is not None:
 
         def writer(self, schema, overwrite):
             if overwrite:
-                raise BulkWriterError(
+                raise error(
                     "milvus_bulk never overwrites: each write is a new job folder; use mode(\"append\")")
             return MilvusBulkArrowWriter(SparkJob.from_options(self.options))
 else:
@@ -298,7 +298,7 @@ else:
 def register(spark) -> None:
     """Registers the ``milvus_bulk`` data source with a Spark 4 session."""
     if MilvusBulkDataSource is None:
-        raise BulkWriterError(
+        raise error(
             "the milvus_bulk data source needs Spark 4's Python Data Source API "
             "(pyspark.sql.datasource.DataSourceArrowWriter); on Spark 3 use bulkwriter.spark.write(df, ...)")
     spark.dataSource.register(MilvusBulkDataSource)

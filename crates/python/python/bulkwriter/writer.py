@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Optional, Union
 from urllib.parse import urlparse
 
 from . import _native
-from ._errors import BulkWriterError, raises_bulkwriter_error
+from ._errors import error, raises_bulkwriter_error
 from ._schema import schema_json
 
 MB = 1024 * 1024
@@ -81,7 +81,7 @@ class BulkWriter:
         bfloat16 arrays for half vectors), bytes for binary vectors, dicts for sparse
         vectors."""
         if self._closed:
-            raise BulkWriterError("the writer is closed")
+            raise error("the writer is closed")
         self._writer.append_row(row)
 
     @raises_bulkwriter_error
@@ -97,7 +97,7 @@ class BulkWriter:
         if not _is_arrow(data):
             raise TypeError(f"append_batch takes Arrow data or a pandas DataFrame, not {type(data).__name__}")
         if self._closed:
-            raise BulkWriterError("the writer is closed")
+            raise error("the writer is closed")
         return self._writer.append_arrow(data)
 
     @raises_bulkwriter_error
