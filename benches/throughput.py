@@ -147,7 +147,7 @@ def main():
         shutil.rmtree(out, ignore_errors=True)
         m = json.loads(subprocess.run(
             [args.bulkwriter, "convert", "--schema", SCHEMA, "--input", parquet, "--format", "jsonl",
-             "--chunk-size", "1000GiB", "--output", out, "--quiet"],
+             "--chunk-size", "16GiB", "--output", out, "--quiet"],
             check=True, capture_output=True, text=True).stdout)
         os.rename(m["batch_files"][0][0], jsonl)
         shutil.rmtree(out)

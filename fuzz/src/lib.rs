@@ -132,7 +132,8 @@ pub fn read_and_validate(
         .with_schema(&schema)
         .with_vector_field(vector_field.map(str::to_string), 0)
         .with_batch_rows(64)
-        .with_max_row_bytes(MAX_ROW_BYTES);
+        .with_max_row_bytes(MAX_ROW_BYTES)
+        .with_lines_as_columns(file_type.is_columnar());
     let input = InputFile {
         name: path.display().to_string(),
         size: Some(size),
@@ -153,7 +154,9 @@ pub fn read_and_validate(
                 }
                 (None, _) => Ok(()),
                 (Some(w), Chunk::Row(row)) => w.append_row(&row.value),
-                (Some(w), Chunk::Batch { batch, .. }) => w.append_batch(&batch),
+                (Some(w), Chunk::Batch { batch, .. } | Chunk::Lines { batch, .. }) => {
+                    w.append_batch(&batch)
+                }
             };
             if let Err(e) = appended {
                 check_message(&e.to_string());

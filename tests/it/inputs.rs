@@ -805,3 +805,64 @@ write(list(range(25, 32)) + [31] + list(range(32, 40)), sys.argv[2] + "/b.parque
     assert_eq!(report["rejected"], 6);
     assert_eq!(report["accepted"], 40);
 }
+
+/// JSONL lines of the plain field types are decoded straight into columns; every other line
+/// is left to the row path. Either way each value is what Python's json module reads (floats
+/// rounded to float32 by numpy), and every bad line is reported with its line and field, as
+/// the row path reports it, whether it comes first in a block or in the middle of one.
+#[test]
+fn jsonl_decoded_as_columns_keeps_every_value_and_reports_every_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    run_python("jsonl_columns.py", &["make", d]);
+    let schema = dir.path().join("schema.json");
+    let input = dir.path().join("rows.jsonl");
+    for format in ["numpy", "parquet"] {
+        let out_dir = dir.path().join(format!("out-{format}"));
+        let rejects = dir.path().join(format!("rejects-{format}.jsonl"));
+        let base = [
+            "convert",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+            "--format",
+            format,
+            "--output",
+            out_dir.to_str().unwrap(),
+            "--chunk-size",
+            "64KiB",
+        ];
+        // The first bad line stops the run, named as the row path names it.
+        let out = bulkwriter().args(base).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("line 18: row 18, field 'title': Illegal varchar value"),
+            "{format}: {stderr}"
+        );
+        // Skipping bad rows: every other row is written, every bad one listed.
+        let out = bulkwriter()
+            .args(base)
+            .args([
+                "--on-error",
+                "skip",
+                "--reject-file",
+                rejects.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let manifest_path = dir.path().join(format!("manifest-{format}.json"));
+        std::fs::write(&manifest_path, manifest(&out).to_string()).unwrap();
+        let checked = run_python(
+            "jsonl_columns.py",
+            &[
+                "check",
+                d,
+                manifest_path.to_str().unwrap(),
+                rejects.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(checked.trim(), "ok 2914", "{format}");
+    }
+}

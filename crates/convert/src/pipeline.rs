@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use arrow_array::RecordBatch;
-use bulkwriter_input::{Chunk, InputFile, Raw, RowPosition, rename_keys};
+use bulkwriter_input::{Chunk, InputFile, Raw, RowPosition, line_chunk, rename_keys};
 use bulkwriter_schema::{StructFieldSchema, arrow_row_to_json};
 use bulkwriter_writer::{BulkWriter, WriteError};
 use serde_json::{Map, Value};
@@ -101,7 +101,9 @@ impl<'a> Pipeline<'a> {
     /// Reads every input; stops at the first error or when the run is cancelled.
     pub(crate) fn run_all(&mut self) -> Result<()> {
         let input = self.input;
-        let options = input.read_options();
+        // Column files take JSONL lines best decoded straight into columns.
+        let columnar = self.writer().options().file_type.is_columnar();
+        let options = input.read_options().with_lines_as_columns(columnar);
         for file in &input.files {
             let mut failure = None;
             let read = bulkwriter_input::read(file, &options, &mut |chunk| {
@@ -343,6 +345,64 @@ impl<'a> Pipeline<'a> {
                 })?;
                 self.take_batch(file, &batch, first_row)?;
             }
+            Chunk::Lines { batch, lines } => {
+                let names: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                self.check_columns(file, names.iter().map(String::as_str))?;
+                self.take_lines(file, &batch, lines)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends JSONL lines decoded into columns. A line whose key was seen before, or whose
+    /// value the columns refuse, is given again as a row, so the row path reports it (with
+    /// its line, and its text in the reject file) or takes it; the lines around it are
+    /// appended as columns.
+    fn take_lines(
+        &mut self,
+        file: &InputFile,
+        batch: &RecordBatch,
+        lines: Vec<(RowPosition, String)>,
+    ) -> Result<()> {
+        let mut lines = lines.into_iter();
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let rest = batch.slice(offset, batch.num_rows() - offset);
+            let duplicate = self.first_duplicate(&rest);
+            let clean = rest.slice(0, duplicate.unwrap_or(rest.num_rows()));
+            let given = self.writer().rows_given();
+            let appended = if clean.num_rows() > 0 {
+                self.writer().append_batch(&clean)
+            } else {
+                Ok(())
+            };
+            let taken = match appended {
+                Ok(()) => clean.num_rows(),
+                Err(WriteError::Row { row, .. }) => {
+                    self.writer().uncount_refused_row();
+                    (row - given - 1) as usize
+                }
+                Err(other) => return Err(Self::write_error(file, other)),
+            };
+            self.counts.accepted += taken as u64;
+            self.remember_keys(&clean, taken);
+            for _ in 0..taken {
+                lines.next();
+            }
+            offset += taken;
+            if offset == batch.num_rows() {
+                break;
+            }
+            // The next line is a duplicate or was refused: the row path decides.
+            let (position, line) = lines.next().expect("one line per row");
+            let chunk = line_chunk(position, line, &self.input.mapping);
+            self.take_chunk(file, chunk)?;
+            offset += 1;
         }
         Ok(())
     }
@@ -386,6 +446,25 @@ impl<'a> Pipeline<'a> {
                 Some(Chunk::Batch {
                     batch: batch.slice(skip as usize, (rows - skip) as usize),
                     first_row: first_row + skip,
+                })
+            }
+            Chunk::Lines { batch, mut lines } => {
+                let rows = batch.num_rows() as u64;
+                let skipped = rows.min(self.skip) as usize;
+                if let Some(keys) = &mut self.keys {
+                    for row in 0..skipped {
+                        if let Some(key) = keys.batch_key(&batch, row) {
+                            keys.insert(key);
+                        }
+                    }
+                }
+                self.skip -= skipped as u64;
+                if skipped == batch.num_rows() {
+                    return None;
+                }
+                Some(Chunk::Lines {
+                    batch: batch.slice(skipped, batch.num_rows() - skipped),
+                    lines: lines.split_off(skipped),
                 })
             }
         }

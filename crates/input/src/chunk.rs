@@ -78,6 +78,32 @@ pub enum Chunk {
         /// Index of the first row.
         first_row: u64,
     },
+    /// Consecutive JSONL lines decoded straight into columns (for columnar outputs); each
+    /// line is kept with its position, so a row the columns cannot take can be given again
+    /// as a row ([`line_chunk`]) and reported as the row path reports it.
+    Lines {
+        /// The lines' values, one row per line, with field names.
+        batch: RecordBatch,
+        /// The lines as read, in order.
+        lines: Vec<(RowPosition, String)>,
+    },
+}
+
+/// A JSONL line as a row chunk: the parsed row with mapped keys, or a bad row when it is not
+/// JSON.
+pub fn line_chunk(position: RowPosition, line: String, mapping: &HashMap<String, String>) -> Chunk {
+    match serde_json::from_str::<Value>(&line) {
+        Ok(value) => Chunk::Row(SourceRow {
+            value: rename_keys(value, mapping),
+            position,
+            raw: Raw::Line(line),
+        }),
+        Err(e) => Chunk::BadRow {
+            position,
+            raw: Raw::Line(line),
+            reason: format!("invalid JSON: {e}"),
+        },
+    }
 }
 
 /// Renames an object's keys by `names` (old name → new name), keeping their order: the

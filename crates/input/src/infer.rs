@@ -77,6 +77,14 @@ pub fn infer(file: &InputFile, sample_rows: usize) -> Result<Inferred, InputErro
                     }
                 }
             }
+            // Not asked for here; the lines' own values if they come.
+            Chunk::Lines { lines, .. } => {
+                for (_, line) in lines {
+                    if let Ok(Value::Object(object)) = serde_json::from_str(&line) {
+                        sample.add_row(&object);
+                    }
+                }
+            }
             Chunk::BadRow { .. } => {}
         }
         if sample.rows >= sample_rows {

@@ -1,41 +1,56 @@
-//! JSON Lines: one row object per line, parsed in blocks on a second thread.
+//! JSON Lines: one row object per line, read in blocks that are parsed in parallel.
 
 use std::io::BufRead;
 use std::ops::Range;
-
-use rayon::prelude::*;
-use serde_json::Value;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, sync_channel};
 
 use crate::error::fail;
+use crate::line_columns::LineColumns;
 use crate::shard;
-use crate::{Chunk, InputError, Raw, ReadOptions, RowPosition, SourceRow, Visit, rename_keys};
+use crate::{Chunk, InputError, ReadOptions, RowPosition, Visit, line_chunk};
 
 /// Lines parsed together: big enough to keep every core busy, small enough to bound memory.
 const BLOCK: usize = 64;
 
-/// Reads JSONL in blocks of lines that a second thread parses in parallel (rayon) while the
-/// caller appends the previous block, so parsing — the cost of JSONL input — overlaps with
-/// validation and encoding. Rows reach `visit` in input order.
+/// Blocks read ahead of the one the caller is taking: each is parsed by a rayon task as soon
+/// as it is read, so reading, parsing and appending overlap, with memory bounded to about
+/// `BLOCKS_AHEAD + 2` blocks.
+const BLOCKS_AHEAD: usize = 4;
+
+/// Reads JSONL in blocks of lines, each parsed by a rayon task (into columns when the options
+/// ask for it and the schema allows, else a JSON value per line) while the next blocks are
+/// read and the caller appends the earlier ones. Rows reach `visit` in input order.
 pub(crate) fn read(
     mut reader: impl BufRead + Send,
     range: &Option<Range<u64>>,
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
-    let (blocks, parsed) = std::sync::mpsc::sync_channel::<Result<Vec<Chunk>, InputError>>(0);
+    let columns = match (options.schema, options.lines_as_columns) {
+        (Some(schema), true) => LineColumns::for_schema(schema, &options.mapping).map(Arc::new),
+        _ => None,
+    };
+    let mapping = Arc::new(options.mapping.clone());
+    let (blocks, parsed) = sync_channel::<Result<Receiver<Vec<Chunk>>, InputError>>(BLOCKS_AHEAD);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let (mut line_no, mut rows, mut offset) = (0u64, 0u64, 0u64);
-            let mut bytes = Vec::new();
             let mut failure = None;
+            // Each line is read into its own buffer, which becomes its String without a copy;
+            // sized like the last one, as lines of a file tend to be alike.
+            let mut last_len = 0;
             loop {
                 let mut block = Vec::with_capacity(BLOCK);
                 loop {
-                    bytes.clear();
+                    let mut bytes = Vec::with_capacity(last_len + 64);
                     let start = offset;
                     match reader.read_until(b'\n', &mut bytes) {
                         Ok(0) => break,
-                        Ok(n) => offset += n as u64,
+                        Ok(n) => {
+                            offset += n as u64;
+                            last_len = n;
+                        }
                         Err(e) => {
                             // The rows before the unreadable line go first.
                             failure = Some(fail!("line {}: {e}", line_no + 1));
@@ -49,15 +64,18 @@ pub(crate) fn read(
                         break;
                     }
                     let owned = shard::owns(range, start);
-                    let line = match std::str::from_utf8(trim_line_end(&bytes)) {
+                    trim_line_end(&mut bytes);
+                    let line = match String::from_utf8(bytes) {
                         Ok(line) => line,
                         Err(_) if !owned => {
                             rows += 1;
                             continue;
                         }
                         Err(e) => {
-                            failure =
-                                Some(fail!("line {line_no}: the line is not UTF-8 text: {e}"));
+                            failure = Some(fail!(
+                                "line {line_no}: the line is not UTF-8 text: {}",
+                                e.utf8_error()
+                            ));
                             break;
                         }
                     };
@@ -72,7 +90,7 @@ pub(crate) fn read(
                         row: rows,
                         line: Some(line_no),
                     };
-                    block.push((position, line.to_string()));
+                    block.push((position, line));
                     if block.len() == BLOCK {
                         break;
                     }
@@ -83,24 +101,20 @@ pub(crate) fn read(
                     }
                     return;
                 }
-                let chunks = block
-                    .into_par_iter()
-                    .map(
-                        |(position, line)| match serde_json::from_str::<Value>(&line) {
-                            Ok(value) => Chunk::Row(SourceRow {
-                                value: rename_keys(value, &options.mapping),
-                                position,
-                                raw: Raw::Line(line),
-                            }),
-                            Err(e) => Chunk::BadRow {
-                                position,
-                                raw: Raw::Line(line),
-                                reason: format!("invalid JSON: {e}"),
-                            },
-                        },
-                    )
-                    .collect();
-                // The caller stopped: stop parsing too.
+                let (done, chunks) = sync_channel(1);
+                let (columns, mapping) = (columns.clone(), Arc::clone(&mapping));
+                rayon::spawn(move || {
+                    let decoded = match &columns {
+                        Some(columns) => columns.decode(block),
+                        None => block
+                            .into_iter()
+                            .map(|(position, line)| line_chunk(position, line, &mapping))
+                            .collect(),
+                    };
+                    // The caller may have stopped reading.
+                    let _ = done.send(decoded);
+                });
+                // The caller stopped: stop reading too.
                 if blocks.send(Ok(chunks)).is_err() {
                     return;
                 }
@@ -111,7 +125,10 @@ pub(crate) fn read(
             }
         });
         for block in parsed {
-            for chunk in block? {
+            let chunks = block?
+                .recv()
+                .map_err(|_| InputError::read("a JSONL parsing task stopped"))?;
+            for chunk in chunks {
                 if visit(chunk).is_break() {
                     return Ok(());
                 }
@@ -121,8 +138,12 @@ pub(crate) fn read(
     })
 }
 
-/// A line without its `\n` or `\r\n`.
-fn trim_line_end(line: &[u8]) -> &[u8] {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// Drops a line's `\n` or `\r\n`.
+fn trim_line_end(line: &mut Vec<u8>) {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
 }

@@ -40,6 +40,7 @@ mod format;
 pub mod infer;
 mod json;
 mod jsonl;
+mod line_columns;
 pub mod npy;
 mod numpy_dir;
 mod options;
@@ -53,7 +54,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::ops::ControlFlow;
 
-pub use chunk::{Chunk, Raw, RowPosition, SourceRow, rename_keys};
+pub use chunk::{Chunk, Raw, RowPosition, SourceRow, line_chunk, rename_keys};
 pub use compression::Compression;
 pub use csv::parse_bool;
 pub use error::InputError;

@@ -325,6 +325,14 @@ impl BulkWriter {
         self.rows_rejected += 1;
     }
 
+    /// Takes back the count of the row the last `append_*` call refused ([`WriteError::Row`]),
+    /// for a caller that gives that row again another way (a JSONL line refused as a column
+    /// value is given again as a row), so that it counts once.
+    pub fn uncount_refused_row(&mut self) {
+        self.rows_seen = self.rows_seen.saturating_sub(1);
+        self.rows_rejected = self.rows_rejected.saturating_sub(1);
+    }
+
     /// The stored segments with their rows, files, sizes and checksums.
     pub fn stored_segments(&self) -> &[SegmentRecord] {
         &self.segments
