@@ -1,19 +1,25 @@
-"""Throughput and memory of `bulkwriter convert` against pymilvus 3.0.2's LocalBulkWriter and
-against the machine's copy limit, side by side, on the same rows (run by benches/throughput.sh).
+"""Throughput and memory of `bulkwriter convert` against pymilvus 3.0.2's LocalBulkWriter,
+against the pyarrow + numpy script a user writes by hand, and against the machine's copy
+limit, side by side, on the same rows (run by benches/throughput.sh).
 
 Workload: the medium_articles schema (id, title, 768-dim vector, link, reading_time,
 publication, claps, responses), generated once with numpy (seed 42) as Parquet
-(list<float32> vectors), then as JSONL. Every measurement is a fresh process under
-/usr/bin/time -v (peak RSS), timed from start to exit:
+(list<float32> vectors), then as JSONL. Every measurement is the median of --repeat fresh
+processes, each under /usr/bin/time -v (peak RSS), timed from start to exit:
 
-  ours       bulkwriter convert from JSONL and from Parquet to NUMPY, PARQUET and JSON
-             (and Parquet to NUMPY with --threads 1, for the scaling ratio);
+  ours       bulkwriter convert from Parquet to NUMPY, PARQUET, JSON, JSONL and CSV, and from
+             JSONL to NUMPY, PARQUET and JSON; Parquet and JSONL to NUMPY with --threads 1 and
+             2; Parquet to PARQUET into the local S3 server (--s3-endpoint); Parquet to NUMPY
+             and PARQUET at --large-rows;
   pymilvus   LocalBulkWriter.append_row for every row + commit, rows already in memory as
              numpy arrays (the time to load them is not counted, which favours pymilvus);
+  pyarrow    the script a savvy user writes instead: pq.read_table, then np.save per column
+             (strings through np.array(col.to_pylist())), or pq.write_table;
   limit      cat of the input to /dev/null, plus dd writing as many bytes as our output.
 
-Usage: throughput.py --bulkwriter BIN --python PYMILVUS_VENV_PYTHON --work DIR
-                     [--rows 100000] [--large-rows 1000000] [--out results.json]
+Usage: throughput.py --bulkwriter BIN --python BENCH_VENV_PYTHON --work DIR
+                     [--rows 100000] [--large-rows 1000000] [--repeat 3]
+                     [--s3-endpoint URL --s3-bucket B] [--out results.json] [--chart out.png]
 """
 
 import argparse
@@ -23,6 +29,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import statistics
 import time
 
 SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "schemas", "medium_articles.json")
@@ -95,6 +102,27 @@ print(json.dumps({"seconds": time.perf_counter() - start}))
 '''
 
 
+PYARROW_SCRIPT = r'''
+import os, sys, time, json
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+src, fmt, out = sys.argv[1:4]
+os.makedirs(out, exist_ok=True)
+t = pq.read_table(src)
+if fmt == "numpy":
+    for name in t.column_names:
+        col = t.column(name)
+        if pa.types.is_list(col.type):
+            arr = np.asarray(col.combine_chunks().flatten()).reshape(len(col), -1)
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            arr = np.array(col.to_pylist())
+        else:
+            arr = col.to_numpy()
+        np.save(os.path.join(out, name + ".npy"), arr)
+else:
+    pq.write_table(t, os.path.join(out, "1.parquet"))
+'''
+
+
 def timed(cmd, env=None):
     """Runs cmd under /usr/bin/time -v: (wall seconds, peak RSS bytes, stdout)."""
     start = time.perf_counter()
@@ -126,6 +154,23 @@ def copy_limit(input_path, output_bytes, work):
     return seconds
 
 
+def median_run(run, repeat):
+    """Runs `run()` (which returns a dict with "seconds") `repeat` times; the median run, with
+    every run's seconds."""
+    runs = sorted((run() for _ in range(repeat)), key=lambda r: r["seconds"])
+    middle = dict(runs[len(runs) // 2])
+    middle["runs_seconds"] = [r["seconds"] for r in runs]
+    return middle
+
+
+def generate(python, rows, work):
+    parquet = os.path.join(work, f"rows-{rows}.parquet")
+    if not os.path.exists(parquet):
+        print(f"generating {rows} rows", file=sys.stderr, flush=True)
+        subprocess.run([python, "-c", GENERATE, str(rows), parquet], check=True)
+    return parquet
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bulkwriter", required=True)
@@ -133,14 +178,16 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--rows", type=int, default=100000)
     ap.add_argument("--large-rows", type=int, default=1000000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--s3-endpoint", default="")
+    ap.add_argument("--s3-bucket", default="")
+    ap.add_argument("--skip-pymilvus", action="store_true")
     ap.add_argument("--out", default="")
+    ap.add_argument("--chart", default="")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    parquet = os.path.join(args.work, f"rows-{args.rows}.parquet")
+    parquet = generate(args.python, args.rows, args.work)
     jsonl = os.path.join(args.work, f"rows-{args.rows}.jsonl")
-    if not os.path.exists(parquet):
-        print(f"generating {args.rows} rows", file=sys.stderr, flush=True)
-        subprocess.run([args.python, "-c", GENERATE, str(args.rows), parquet], check=True)
     if not os.path.exists(jsonl):
         # The same rows as JSONL, written by our converter from the Parquet file.
         out = os.path.join(args.work, "jsonl-gen")
@@ -153,78 +200,176 @@ def main():
         shutil.rmtree(out)
 
     results = []
+    s3_options = [f"endpoint={args.s3_endpoint}", "allow_http=true", "region=us-east-1",
+                  "access_key_id=test", "secret_access_key=test"]
 
-    def ours(input_path, fmt, threads=None, rows=args.rows, label=None):
-        out = os.path.join(args.work, "out")
-        shutil.rmtree(out, ignore_errors=True)
-        cmd = [args.bulkwriter, "convert", "--schema", SCHEMA, "--input", input_path,
-               "--format", fmt, "--output", out, "--quiet"]
-        if threads:
-            cmd += ["--threads", str(threads)]
-        wall, rss, _ = timed(cmd)
-        output = dir_bytes(out)
-        shutil.rmtree(out)
+    def ours(input_path, fmt, threads=None, rows=args.rows, label=None, remote_bytes=None):
+        remote = remote_bytes is not None
+        local_out = os.path.join(args.work, "out")
+
+        def once():
+            shutil.rmtree(local_out, ignore_errors=True)
+            target = local_out
+            if remote:
+                target = f"s3://{args.s3_bucket}/bench-{time.time_ns()}"
+            cmd = [args.bulkwriter, "convert", "--schema", SCHEMA, "--input", input_path,
+                   "--format", fmt, "--output", target, "--quiet"]
+            if threads:
+                cmd += ["--threads", str(threads)]
+            if remote:
+                for option in s3_options:
+                    cmd += ["--storage-option", option]
+            wall, rss, _ = timed(cmd)
+            # The same bytes as the local run's (the remote tests check that).
+            output = remote_bytes if remote else dir_bytes(local_out)
+            shutil.rmtree(local_out, ignore_errors=True)
+            return {"seconds": round(wall, 3), "rss": rss, "output": output}
+
+        run = median_run(once, args.repeat)
         kind = "jsonl" if input_path.endswith(".jsonl") else "parquet"
         r = {"tool": "bulkwriter", "input": kind, "format": fmt, "threads": threads or os.cpu_count(),
-             "rows": rows, "seconds": round(wall, 2), "rows_per_s": round(rows / wall),
-             "input_MB_per_s": round(os.path.getsize(input_path) / 1e6 / wall, 1),
-             "output_MB": round(output / 1e6, 1), "peak_rss_MB": round(rss / 2**20)}
+             "rows": rows, "seconds": run["seconds"], "runs_seconds": run["runs_seconds"],
+             "rows_per_s": round(rows / run["seconds"]),
+             "input_MB_per_s": round(os.path.getsize(input_path) / 1e6 / run["seconds"], 1),
+             "output_MB": round(run["output"] / 1e6, 1), "peak_rss_MB": round(run["rss"] / 2**20)}
+        if remote:
+            r["output_to"] = "local S3 server (moto)"
         if label:
             r["label"] = label
-        r["limit_seconds"] = round(copy_limit(input_path, output, args.work), 2)
-        r["ratio_to_limit"] = round(r["limit_seconds"] / wall, 3)
+        limits = sorted(copy_limit(input_path, run["output"], args.work) for _ in range(args.repeat))
+        r["limit_seconds"] = round(limits[len(limits) // 2], 3)
+        r["ratio_to_limit"] = round(r["limit_seconds"] / run["seconds"], 3)
         print(json.dumps(r), flush=True)
         results.append(r)
         return r
 
     def pymilvus(fmt):
         out = os.path.join(args.work, "pymilvus-out")
-        shutil.rmtree(out, ignore_errors=True)
-        wall, rss, stdout = timed([args.python, "-c", PYMILVUS, parquet, fmt, out])
-        inner = json.loads(stdout.strip().splitlines()[-1])["seconds"]
-        output = dir_bytes(out)
-        shutil.rmtree(out)
+
+        def once():
+            shutil.rmtree(out, ignore_errors=True)
+            wall, rss, stdout = timed([args.python, "-c", PYMILVUS, parquet, fmt, out])
+            inner = json.loads(stdout.strip().splitlines()[-1])["seconds"]
+            output = dir_bytes(out)
+            shutil.rmtree(out)
+            return {"seconds": round(inner, 3), "process_seconds": round(wall, 3), "rss": rss,
+                    "output": output}
+
+        run = median_run(once, args.repeat)
         r = {"tool": "pymilvus 3.0.2", "input": "rows in memory", "format": fmt, "rows": args.rows,
-             "seconds": round(inner, 2), "process_seconds": round(wall, 2),
-             "rows_per_s": round(args.rows / inner), "output_MB": round(output / 1e6, 1),
-             "peak_rss_MB": round(rss / 2**20)}
+             "seconds": run["seconds"], "runs_seconds": run["runs_seconds"],
+             "process_seconds": run["process_seconds"],
+             "rows_per_s": round(args.rows / run["seconds"]), "output_MB": round(run["output"] / 1e6, 1),
+             "peak_rss_MB": round(run["rss"] / 2**20)}
         print(json.dumps(r), flush=True)
         results.append(r)
         return r
 
-    reference = {fmt: pymilvus(fmt) for fmt in ["numpy", "parquet", "json"]}
-    for input_path in [parquet, jsonl]:
-        for fmt in ["numpy", "parquet", "json"]:
-            r = ours(input_path, fmt)
-            r["ratio_to_pymilvus"] = round(r["rows_per_s"] / reference[fmt]["rows_per_s"], 1)
-    one = ours(parquet, "numpy", threads=1, label="one thread")
-    two = next(r for r in results if r["tool"] == "bulkwriter" and r["input"] == "parquet"
-               and r["format"] == "numpy" and "label" not in r)
-    scaling = round(two["rows_per_s"] / one["rows_per_s"], 2)
+    def pyarrow_script(path, fmt, rows):
+        out = os.path.join(args.work, "pyarrow-out")
+
+        def once():
+            shutil.rmtree(out, ignore_errors=True)
+            wall, rss, _ = timed([args.python, "-c", PYARROW_SCRIPT, path, fmt, out])
+            shutil.rmtree(out)
+            return {"seconds": round(wall, 3), "rss": rss}
+
+        run = median_run(once, args.repeat)
+        r = {"tool": "pyarrow + numpy script", "input": "parquet", "format": fmt, "rows": rows,
+             "seconds": run["seconds"], "runs_seconds": run["runs_seconds"],
+             "rows_per_s": round(rows / run["seconds"]), "peak_rss_MB": round(run["rss"] / 2**20)}
+        print(json.dumps(r), flush=True)
+        results.append(r)
+        return r
+
+    reference = {}
+    if not args.skip_pymilvus:
+        reference = {fmt: pymilvus(fmt) for fmt in ["numpy", "parquet", "json"]}
+    script = {fmt: pyarrow_script(parquet, fmt, args.rows) for fmt in ["numpy", "parquet"]}
+
+    def compare(r):
+        if r["format"] in reference:
+            r["ratio_to_pymilvus"] = round(r["rows_per_s"] / reference[r["format"]]["rows_per_s"], 1)
+        if r["input"] == "parquet" and r["format"] in script and r["rows"] == script[r["format"]]["rows"]:
+            r["ratio_to_pyarrow_script"] = round(
+                r["rows_per_s"] / script[r["format"]]["rows_per_s"], 2)
+
+    for fmt in ["numpy", "parquet", "json", "jsonl", "csv"]:
+        compare(ours(parquet, fmt))
+    for fmt in ["numpy", "parquet", "json"]:
+        compare(ours(jsonl, fmt))
+    scaling = {}
+    for path, kind in [(parquet, "parquet"), (jsonl, "jsonl")]:
+        one = ours(path, "numpy", threads=1, label="threads")
+        two = ours(path, "numpy", threads=2, label="threads")
+        scaling[f"{kind}_to_numpy"] = round(two["rows_per_s"] / one["rows_per_s"], 2)
+    remote = None
+    if args.s3_endpoint:
+        local = next(r for r in results if r["input"] == "parquet" and r["format"] == "parquet"
+                     and r["tool"] == "bulkwriter")
+        remote = ours(parquet, "parquet", label="remote", remote_bytes=int(local["output_MB"] * 1e6))
+        remote["ratio_to_local"] = round(remote["rows_per_s"] / local["rows_per_s"], 2)
 
     memory = []
     if args.large_rows:
-        large = os.path.join(args.work, f"rows-{args.large_rows}.parquet")
-        if not os.path.exists(large):
-            print(f"generating {args.large_rows} rows", file=sys.stderr, flush=True)
-            subprocess.run([args.python, "-c", GENERATE, str(args.large_rows), large], check=True)
-        for path, rows in [(parquet, args.rows), (large, args.large_rows)]:
-            r = ours(path, "numpy", rows=rows, label="memory")
-            memory.append(r)
+        large = generate(args.python, args.large_rows, args.work)
+        script_large = {fmt: pyarrow_script(large, fmt, args.large_rows) for fmt in ["numpy", "parquet"]}
+        for fmt in ["numpy", "parquet"]:
+            for path, rows in [(parquet, args.rows), (large, args.large_rows)]:
+                r = ours(path, fmt, rows=rows, label="memory")
+                if rows == args.large_rows:
+                    r["ratio_to_pyarrow_script"] = round(
+                        r["rows_per_s"] / script_large[fmt]["rows_per_s"], 2)
+                memory.append(r)
 
     summary = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "processor": platform.processor() or platform.machine()},
         "rows": args.rows,
+        "repeat": args.repeat,
         "results": results,
         "two_threads_over_one": scaling,
-        "memory": [{"rows": r["rows"], "peak_rss_MB": r["peak_rss_MB"]} for r in memory],
+        "remote_over_local": remote and remote["ratio_to_local"],
+        "memory": [{"rows": r["rows"], "format": r["format"], "peak_rss_MB": r["peak_rss_MB"]}
+                   for r in memory],
     }
     text = json.dumps(summary, indent=2)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.chart:
+        chart(results, args.rows, args.chart)
     print(text)
+
+
+def chart(results, rows, path):
+    """A bar chart of rows/s per path and contender at `rows` rows (log scale)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = []
+    for r in results:
+        if r["rows"] != rows or r.get("label") in ("memory", "remote"):
+            continue
+        if r.get("label") == "threads":
+            name = f"{r['input']} → {r['format']} --threads {r['threads']}"
+        else:
+            name = f"{r['input']} → {r['format']}"
+        bars.append((r["tool"], name, r["rows_per_s"]))
+    colors = {"bulkwriter": "#1f77b4", "pymilvus 3.0.2": "#d62728", "pyarrow + numpy script": "#2ca02c"}
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(bars) + 1.5))
+    labels = [f"{tool}: {name}" for tool, name, _ in bars]
+    ax.barh(range(len(bars)), [b[2] for b in bars], color=[colors[b[0]] for b in bars])
+    ax.set_yticks(range(len(bars)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("rows per second (log scale; median of fresh processes)")
+    ax.set_title(f"medium_articles, {rows:,} rows, 768-dim vectors, 2 vCPU")
+    for i, (_, _, v) in enumerate(bars):
+        ax.text(v, i, f" {v:,}", va="center", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

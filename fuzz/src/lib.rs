@@ -133,7 +133,7 @@ pub fn read_and_validate(
         .with_vector_field(vector_field.map(str::to_string), 0)
         .with_batch_rows(64)
         .with_max_row_bytes(MAX_ROW_BYTES)
-        .with_lines_as_columns(file_type.is_columnar());
+        .with_lines_as_columns(!file_type.is_row_text());
     let input = InputFile {
         name: path.display().to_string(),
         size: Some(size),

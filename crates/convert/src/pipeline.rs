@@ -102,7 +102,7 @@ impl<'a> Pipeline<'a> {
     pub(crate) fn run_all(&mut self) -> Result<()> {
         let input = self.input;
         // Column files take JSONL lines best decoded straight into columns.
-        let columnar = self.writer().options().file_type.is_columnar();
+        let columnar = !self.writer().options().file_type.is_row_text();
         let options = input.read_options().with_lines_as_columns(columnar);
         for file in &input.files {
             let mut failure = None;

@@ -679,6 +679,10 @@ impl Drop for FileUpload {
     }
 }
 
+/// Files of a bucket folder up to this size are stored with one `put` when the folder is
+/// completed; larger ones are uploaded before (see [`FileUpload::ready`]).
+const SMALL_PUT_BYTES: usize = 64 << 10;
+
 /// A folder whose files must appear together, as a NumPy segment's do: a Milvus import of a
 /// folder prefix takes whatever files it finds there. See [`SegmentSink::create_folder`].
 pub struct FolderUpload {
@@ -806,7 +810,11 @@ impl FileUpload {
     /// Sends what is left of the file and waits until every part is stored, without making
     /// the file visible: [`FolderUpload::finish`] completes the files of a folder together.
     pub fn ready(mut self) -> Result<ReadyFile, SinkError> {
-        let content = if self.upload.is_none() {
+        // In a bucket, a file of more than a few requests' worth of bytes goes up now, as a
+        // one-part upload, so that completing the folder's files sends no file bodies and
+        // the time in which only some of them are visible stays short.
+        let local = self.sink.inner.local_dir.is_some();
+        let content = if self.upload.is_none() && (local || self.buffer.len() <= SMALL_PUT_BYTES) {
             ReadyContent::Small(std::mem::take(&mut self.buffer))
         } else {
             if !self.buffer.is_empty() {

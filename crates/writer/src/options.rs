@@ -20,11 +20,6 @@ pub enum FileType {
 }
 
 impl FileType {
-    /// Whether segments are column files (NumPy, Parquet), buffered column by column.
-    pub fn is_columnar(self) -> bool {
-        matches!(self, FileType::Numpy | FileType::Parquet)
-    }
-
     /// Every file type, in the order `--help` lists them.
     pub const ALL: [FileType; 5] = [
         FileType::Numpy,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use bulkwriter_schema::CollectionSchema;
+use rayon::prelude::*;
 use std::sync::mpsc::{Receiver, Sender};
 
 use bulkwriter_sink::{SegmentSink, StoredFile};
@@ -574,19 +575,58 @@ impl BulkWriter {
             .map_err(|e| batch_error(first, e))
     }
 
-    /// Row files take a batch row by row, as [`Self::append_row`] takes rows.
+    /// Row files take a batch row by row, as [`Self::append_row`] takes rows. Encoding the
+    /// rows' text is what row files cost, so a wave of rows is encoded in parallel blocks
+    /// first, then written in order, rolling segments and numbering errors exactly as one row
+    /// at a time would.
     fn append_batch_rows(&mut self, batch: &RecordBatch) -> Result<()> {
-        for row in 0..batch.num_rows() {
-            let object = match crate::batch::row_object(&self.schema, batch, row) {
-                Ok(object) => object,
-                Err(e) => {
-                    // Numbered like append_row's errors: this row is the next one given.
-                    let before = self.rows_seen - row as u64;
+        if !matches!(self.segment, Segment::Rows(_)) {
+            return Ok(());
+        }
+        let (schema, file_type) = (Arc::clone(&self.schema), self.options.file_type);
+        let csv = self.options.csv.clone();
+        let rows = batch.num_rows();
+        let first = self.rows_seen;
+        let wave = ENCODE_BLOCK_ROWS * rayon::current_num_threads().max(1) * 2;
+        for wave_start in (0..rows).step_by(wave) {
+            let wave_end = (wave_start + wave).min(rows);
+            let blocks: Vec<EncodedBlock> = (wave_start..wave_end)
+                .step_by(ENCODE_BLOCK_ROWS)
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|start| {
+                    // Each block encodes with its own scratch buffers.
+                    let encoder = RowFile::new(Arc::clone(&schema), file_type, csv.clone());
+                    let end = (start + ENCODE_BLOCK_ROWS).min(wave_end);
+                    encode_block(encoder, &schema, batch, start..end)
+                })
+                .collect();
+            for block in blocks {
+                self.dropped_keys.columns.extend(block.dropped.columns);
+                self.dropped_keys
+                    .struct_keys
+                    .extend(block.dropped.struct_keys);
+                for text in block.texts {
                     self.rows_seen += 1;
-                    return Err(batch_error(before, e));
+                    self.write_row_text(&text)?;
+                    self.flush_if_full()?;
                 }
-            };
-            self.append_one_row(&object)?;
+                match block.failure {
+                    None => {}
+                    Some(BlockFailure::Batch(e)) => {
+                        self.rows_seen += 1;
+                        return Err(batch_error(first, e));
+                    }
+                    Some(BlockFailure::Field(e)) => {
+                        self.rows_seen += 1;
+                        return Err(WriteError::Row {
+                            row: self.rows_seen,
+                            field: e.field,
+                            message: e.error.0,
+                        });
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -789,6 +829,54 @@ fn new_segment(schema: &Arc<CollectionSchema>, options: &WriterOptions) -> Segme
     } else {
         Segment::Columns(SegmentBuffer::new(Arc::clone(schema), options.file_type))
     }
+}
+
+/// Rows of a batch encoded together for a row file.
+const ENCODE_BLOCK_ROWS: usize = 64;
+
+/// The texts of a block's rows up to its first bad row, that row's failure, and the keys its
+/// rows dropped.
+struct EncodedBlock {
+    texts: Vec<String>,
+    failure: Option<BlockFailure>,
+    dropped: Dropped,
+}
+
+enum BlockFailure {
+    /// The Arrow row has no JSON value.
+    Batch(crate::batch::BatchError),
+    /// A value breaks a rule.
+    Field(FieldError),
+}
+
+/// Encodes rows `range` of `batch`, stopping at the first bad row.
+fn encode_block(
+    mut encoder: RowFile,
+    schema: &CollectionSchema,
+    batch: &RecordBatch,
+    range: std::ops::Range<usize>,
+) -> EncodedBlock {
+    let mut block = EncodedBlock {
+        texts: Vec::with_capacity(range.len()),
+        failure: None,
+        dropped: Dropped::default(),
+    };
+    for row in range {
+        let object = match crate::batch::row_object(schema, batch, row) {
+            Ok(object) => object,
+            Err(e) => {
+                block.failure = Some(BlockFailure::Batch(e));
+                break;
+            }
+        };
+        let mut text = String::new();
+        if let Err(e) = encoder.encode_row(&object, &mut block.dropped, &mut text) {
+            block.failure = Some(BlockFailure::Field(e));
+            break;
+        }
+        block.texts.push(text);
+    }
+    block
 }
 
 fn batch_error(first: u64, e: crate::batch::BatchError) -> WriteError {
