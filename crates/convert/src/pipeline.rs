@@ -24,6 +24,14 @@ pub(crate) struct Counts {
     pub(crate) rejected: u64,
 }
 
+/// Why [`Pipeline::append_clean_rows`] stopped before the end of its batch.
+enum BatchStop {
+    /// The next row's key was seen before.
+    Duplicate,
+    /// The writer refused the next row.
+    Refused { field: String, message: String },
+}
+
 /// Reads inputs into a writer, applying the unknown-column and bad-row policies.
 pub(crate) struct Pipeline<'a> {
     input: &'a InputOptions,
@@ -329,34 +337,28 @@ impl<'a> Pipeline<'a> {
                 self.reject(file, position, "", &reason, data)?;
             }
             Chunk::Batch { batch, first_row } => {
-                let names: Vec<String> = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                self.check_columns(file, names.iter().map(String::as_str))?;
-                let arrow_schema = batch.schema();
-                self.check_struct_keys(file, None, |st| {
-                    arrow_schema
-                        .field_with_name(&st.name)
-                        .map(|f| struct_element_names(f.data_type()))
-                        .unwrap_or_default()
-                })?;
+                self.check_batch(file, &batch)?;
                 self.take_batch(file, &batch, first_row)?;
             }
             Chunk::Lines { batch, lines } => {
-                let names: Vec<String> = batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                self.check_columns(file, names.iter().map(String::as_str))?;
+                self.check_batch(file, &batch)?;
                 self.take_lines(file, &batch, lines)?;
             }
         }
         Ok(())
+    }
+
+    /// Refuses a batch's columns and struct element keys that the schema cannot place.
+    fn check_batch(&mut self, file: &InputFile, batch: &RecordBatch) -> Result<()> {
+        let arrow_schema = batch.schema();
+        let names = arrow_schema.fields().iter().map(|f| f.name().as_str());
+        self.check_columns(file, names)?;
+        self.check_struct_keys(file, None, |st| {
+            arrow_schema
+                .field_with_name(&st.name)
+                .map(|f| struct_element_names(f.data_type()))
+                .unwrap_or_default()
+        })
     }
 
     /// Appends JSONL lines decoded into columns. A line whose key was seen before, or whose
@@ -373,30 +375,14 @@ impl<'a> Pipeline<'a> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             let rest = batch.slice(offset, batch.num_rows() - offset);
-            let duplicate = self.first_duplicate(&rest);
-            let clean = rest.slice(0, duplicate.unwrap_or(rest.num_rows()));
-            let given = self.writer().rows_given();
-            let appended = if clean.num_rows() > 0 {
-                self.writer().append_batch(&clean)
-            } else {
-                Ok(())
-            };
-            let taken = match appended {
-                Ok(()) => clean.num_rows(),
-                Err(WriteError::Row { row, .. }) => {
-                    self.writer().uncount_refused_row();
-                    (row - given - 1) as usize
-                }
-                Err(other) => return Err(Self::write_error(file, other)),
-            };
-            self.counts.accepted += taken as u64;
-            self.remember_keys(&clean, taken);
-            for _ in 0..taken {
-                lines.next();
-            }
+            let (taken, stop) = self.append_clean_rows(file, &rest)?;
+            lines.by_ref().take(taken).for_each(drop);
             offset += taken;
-            if offset == batch.num_rows() {
-                break;
+            let Some(stop) = stop else {
+                continue;
+            };
+            if let BatchStop::Refused { .. } = stop {
+                self.writer().uncount_refused_row();
             }
             // The next line is a duplicate or was refused: the row path decides.
             let (position, line) = lines.next().expect("one line per row");
@@ -429,36 +415,17 @@ impl<'a> Pipeline<'a> {
                 None
             }
             Chunk::Batch { batch, first_row } => {
-                let rows = batch.num_rows() as u64;
-                let skipped = rows.min(self.skip) as usize;
-                if let Some(keys) = &mut self.keys {
-                    for row in 0..skipped {
-                        if let Some(key) = keys.batch_key(&batch, row) {
-                            keys.insert(key);
-                        }
-                    }
-                }
-                if rows <= self.skip {
-                    self.skip -= rows;
+                let skipped = self.skip_rows_of(&batch);
+                if skipped == batch.num_rows() {
                     return None;
                 }
-                let skip = std::mem::take(&mut self.skip);
                 Some(Chunk::Batch {
-                    batch: batch.slice(skip as usize, (rows - skip) as usize),
-                    first_row: first_row + skip,
+                    batch: batch.slice(skipped, batch.num_rows() - skipped),
+                    first_row: first_row + skipped as u64,
                 })
             }
             Chunk::Lines { batch, mut lines } => {
-                let rows = batch.num_rows() as u64;
-                let skipped = rows.min(self.skip) as usize;
-                if let Some(keys) = &mut self.keys {
-                    for row in 0..skipped {
-                        if let Some(key) = keys.batch_key(&batch, row) {
-                            keys.insert(key);
-                        }
-                    }
-                }
-                self.skip -= skipped as u64;
+                let skipped = self.skip_rows_of(&batch);
                 if skipped == batch.num_rows() {
                     return None;
                 }
@@ -470,6 +437,15 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    /// Skips the first rows of a batch that a resumed run already holds, remembering their
+    /// keys; returns how many.
+    fn skip_rows_of(&mut self, batch: &RecordBatch) -> usize {
+        let skipped = (batch.num_rows() as u64).min(self.skip) as usize;
+        self.remember_keys(batch, skipped);
+        self.skip -= skipped as u64;
+        skipped
+    }
+
     /// Appends a batch; a bad row is rejected (or stops the run) and the rest is appended. A
     /// row whose key was seen before is handed to the duplicate policy, the rows around it
     /// appended.
@@ -477,56 +453,70 @@ impl<'a> Pipeline<'a> {
         let mut offset = 0;
         while offset < batch.num_rows() {
             let rest = batch.slice(offset, batch.num_rows() - offset);
-            let duplicate = self.first_duplicate(&rest);
-            let clean = rest.slice(0, duplicate.unwrap_or(rest.num_rows()));
-            // The writer numbers rows among all it was given: the bad row's index in `clean`
-            // is its number less the rows given before this call, less one.
-            let given = self.writer().rows_given();
-            let appended = if clean.num_rows() > 0 {
-                self.writer().append_batch(&clean)
-            } else {
-                Ok(())
+            let (taken, stop) = self.append_clean_rows(file, &rest)?;
+            offset += taken;
+            let Some(stop) = stop else {
+                continue;
             };
-            match appended {
-                Ok(()) => {
-                    self.counts.accepted += clean.num_rows() as u64;
-                    self.remember_keys(&clean, clean.num_rows());
-                    offset += clean.num_rows();
-                    if let Some(index) = duplicate {
-                        let position = RowPosition {
-                            row: first_row + offset as u64 + 1,
-                            line: None,
-                        };
-                        let shown = self
-                            .keys
-                            .as_ref()
-                            .map(|keys| keys.batch_key_text(&rest, index))
-                            .unwrap_or_default();
-                        let data = rename_keys(arrow_row_to_json(batch, offset), &self.unmapping);
-                        self.duplicate(file, position, &shown, RawData::Value(data))?;
-                        offset += 1;
-                    }
+            let position = RowPosition {
+                row: first_row + offset as u64 + 1,
+                line: None,
+            };
+            let data = RawData::Value(rename_keys(
+                arrow_row_to_json(batch, offset),
+                &self.unmapping,
+            ));
+            match stop {
+                BatchStop::Duplicate => {
+                    let shown = self
+                        .keys
+                        .as_ref()
+                        .map(|keys| keys.batch_key_text(batch, offset))
+                        .unwrap_or_default();
+                    self.duplicate(file, position, &shown, data)?;
                 }
-                Err(WriteError::Row {
-                    row,
-                    field,
-                    message,
-                }) => {
-                    let bad = (row - given - 1) as usize;
-                    self.counts.accepted += bad as u64;
-                    self.remember_keys(&clean, bad);
-                    let position = RowPosition {
-                        row: first_row + (offset + bad) as u64 + 1,
-                        line: None,
-                    };
-                    let data = rename_keys(arrow_row_to_json(batch, offset + bad), &self.unmapping);
-                    self.reject(file, position, &field, &message, RawData::Value(data))?;
-                    offset += bad + 1;
+                BatchStop::Refused { field, message } => {
+                    self.reject(file, position, &field, &message, data)?;
                 }
-                Err(other) => return Err(Self::write_error(file, other)),
             }
+            offset += 1;
         }
         Ok(())
+    }
+
+    /// Appends the rows of `rest` up to the first whose key an earlier row had or that the
+    /// writer refuses; returns how many it appended and, unless that was all of them, what
+    /// stopped it.
+    fn append_clean_rows(
+        &mut self,
+        file: &InputFile,
+        rest: &RecordBatch,
+    ) -> Result<(usize, Option<BatchStop>)> {
+        let duplicate = self.first_duplicate(rest);
+        let clean = rest.slice(0, duplicate.unwrap_or(rest.num_rows()));
+        // The writer numbers rows among all it was given: the bad row's index in `clean` is
+        // its number less the rows given before this call, less one.
+        let given = self.writer().rows_given();
+        let appended = if clean.num_rows() > 0 {
+            self.writer().append_batch(&clean)
+        } else {
+            Ok(())
+        };
+        let (taken, stop) = match appended {
+            Ok(()) => (clean.num_rows(), duplicate.map(|_| BatchStop::Duplicate)),
+            Err(WriteError::Row {
+                row,
+                field,
+                message,
+            }) => (
+                (row - given - 1) as usize,
+                Some(BatchStop::Refused { field, message }),
+            ),
+            Err(other) => return Err(Self::write_error(file, other)),
+        };
+        self.counts.accepted += taken as u64;
+        self.remember_keys(&clean, taken);
+        Ok((taken, stop))
     }
 
     /// The first row of `batch` whose key an earlier row had (of the run, or of the batch).

@@ -318,58 +318,16 @@ impl<'a> Scan<'a> {
             .map(Cow::Owned)
     }
 
-    /// A JSON number's text, checked against JSON's grammar, and whether it is an integer
-    /// literal (no fraction, no exponent).
-    fn number(&mut self) -> Option<(&'a str, bool)> {
+    /// A JSON number literal: its text and its nearest `f64`, read in one pass. fast-float
+    /// reads a superset of JSON's number syntax, so the JSON rules it does not check are
+    /// checked on what it read (a digit after the sign, no leading zero, a digit after the
+    /// point; an exponent without digits is not read, and fails at the next byte).
+    fn number(&mut self) -> Option<(&'a str, f64)> {
         self.skip_space();
-        let start = self.at;
-        let digits = |scan: &mut Scan<'_>| {
-            let from = scan.at;
-            while let Some(b'0'..=b'9') = scan.bytes.get(scan.at) {
-                scan.at += 1;
-            }
-            scan.at - from
-        };
-        if self.bytes.get(self.at) == Some(&b'-') {
-            self.at += 1;
-        }
-        let first = *self.bytes.get(self.at)?;
-        let whole = digits(self);
-        // No leading zero unless the whole part is 0.
-        if whole == 0 || (first == b'0' && whole > 1) {
-            return None;
-        }
-        let mut integer = true;
-        if self.bytes.get(self.at) == Some(&b'.') {
-            self.at += 1;
-            if digits(self) == 0 {
-                return None;
-            }
-            integer = false;
-        }
-        if let Some(b'e' | b'E') = self.bytes.get(self.at) {
-            self.at += 1;
-            if let Some(b'+' | b'-') = self.bytes.get(self.at) {
-                self.at += 1;
-            }
-            if digits(self) == 0 {
-                return None;
-            }
-            integer = false;
-        }
-        Some((&self.text[start..self.at], integer))
-    }
-
-    /// A finite float from any number literal, parsed in one pass: fast-float reads a
-    /// superset of JSON's number syntax, so the JSON rules it does not check are checked on
-    /// what it read (a digit after the sign, no leading zero, a digit after the point; an
-    /// exponent without digits is not read, and fails at the next byte).
-    fn float(&mut self) -> Option<f64> {
-        self.skip_space();
-        let rest = &self.bytes[self.at..];
+        let rest = &self.text[self.at..];
         let (value, len) = fast_float2::parse_partial::<f64, _>(rest).ok()?;
         let text = &rest[..len];
-        let unsigned = text.strip_prefix(b"-").unwrap_or(text);
+        let unsigned = text.strip_prefix('-').unwrap_or(text).as_bytes();
         let whole = unsigned.iter().take_while(|b| b.is_ascii_digit()).count();
         let json = whole > 0
             && (unsigned[0] != b'0' || whole == 1)
@@ -377,11 +335,17 @@ impl<'a> Scan<'a> {
                 Some(b'.') => unsigned.get(whole + 1).is_some_and(u8::is_ascii_digit),
                 _ => true,
             };
-        if !json || !value.is_finite() {
+        if !json {
             return None;
         }
         self.at += len;
-        Some(value)
+        Some((text, value))
+    }
+
+    /// A finite float from any number literal.
+    fn float(&mut self) -> Option<f64> {
+        let (_, value) = self.number()?;
+        value.is_finite().then_some(value)
     }
 
     /// Reads a value of the column's kind into it; `None` may leave part of a value behind
@@ -389,20 +353,19 @@ impl<'a> Scan<'a> {
     fn value_into(&mut self, column: &mut Builder) -> Option<()> {
         match column {
             Builder::Int(out) => {
-                let (text, integer) = self.number()?;
+                let (text, _) = self.number()?;
                 // serde_json reads `-0` as the float -0.0; the row path decides on it.
-                if !integer || text == "-0" {
+                if !is_integer_literal(text) || text == "-0" {
                     return None;
                 }
                 out.push(text.parse().ok()?);
             }
             Builder::Float(out) => {
-                let (text, integer) = self.number()?;
-                if integer {
+                let (text, value) = self.number()?;
+                if is_integer_literal(text) || !value.is_finite() {
                     return None;
                 }
-                let value: f64 = fast_float2::parse(text).ok()?;
-                out.push(value.is_finite().then_some(value)?);
+                out.push(value);
             }
             Builder::Bool(out) => {
                 self.skip_space();
@@ -440,6 +403,11 @@ impl<'a> Scan<'a> {
         }
         Some(())
     }
+}
+
+/// Whether a JSON number literal has neither a fraction nor an exponent.
+fn is_integer_literal(text: &str) -> bool {
+    !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'))
 }
 
 #[cfg(test)]

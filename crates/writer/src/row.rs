@@ -53,6 +53,14 @@ pub(crate) struct Dropped {
     pub struct_keys: BTreeSet<String>,
 }
 
+impl Dropped {
+    /// Adds the keys another writer (or encoding block) dropped.
+    pub fn extend(&mut self, other: Dropped) {
+        self.columns.extend(other.columns);
+        self.struct_keys.extend(other.struct_keys);
+    }
+}
+
 /// Notes the keys of a struct value's elements that match no sub-field: they are not written
 /// (the caller decides whether they may be dropped).
 pub(crate) fn note_struct_keys(field: &StructFieldSchema, value: &Value, dropped: &mut Dropped) {

@@ -465,18 +465,13 @@ impl BulkWriter {
 
     fn append_one_row(&mut self, row: &Value) -> Result<()> {
         self.rows_seen += 1;
-        let row_error = |row: u64, e: FieldError| WriteError::Row {
-            row,
-            field: e.field,
-            message: e.error.0,
-        };
         match &mut self.segment {
             Segment::Columns(buffer) => buffer
                 .append_row(row, &mut self.dropped_keys)
-                .map_err(|e| row_error(self.rows_seen, e))?,
+                .map_err(|e| field_error(self.rows_seen, e))?,
             Segment::Rows(file) => {
                 file.encode_row(row, &mut self.dropped_keys, &mut self.row_text)
-                    .map_err(|e| row_error(self.rows_seen, e))?;
+                    .map_err(|e| field_error(self.rows_seen, e))?;
                 let text = std::mem::take(&mut self.row_text);
                 let written = self.write_row_text(&text);
                 self.row_text = text;
@@ -602,10 +597,7 @@ impl BulkWriter {
                 })
                 .collect();
             for block in blocks {
-                self.dropped_keys.columns.extend(block.dropped.columns);
-                self.dropped_keys
-                    .struct_keys
-                    .extend(block.dropped.struct_keys);
+                self.dropped_keys.extend(block.dropped);
                 for text in block.texts {
                     self.rows_seen += 1;
                     self.write_row_text(&text)?;
@@ -619,11 +611,7 @@ impl BulkWriter {
                     }
                     Some(BlockFailure::Field(e)) => {
                         self.rows_seen += 1;
-                        return Err(WriteError::Row {
-                            row: self.rows_seen,
-                            field: e.field,
-                            message: e.error.0,
-                        });
+                        return Err(field_error(self.rows_seen, e));
                     }
                 }
             }
@@ -877,6 +865,15 @@ fn encode_block(
         block.texts.push(text);
     }
     block
+}
+
+/// The error for row `row` (counting every row given, from 1) failing a field's rule.
+fn field_error(row: u64, e: FieldError) -> WriteError {
+    WriteError::Row {
+        row,
+        field: e.field,
+        message: e.error.0,
+    }
 }
 
 fn batch_error(first: u64, e: crate::batch::BatchError) -> WriteError {
