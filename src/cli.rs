@@ -459,7 +459,8 @@ pub struct ConvertArgs {
     #[arg(long, value_name = "SIZE", default_value = "128MiB", value_parser = bulkwriter_writer::parse_size)]
     pub chunk_size: u64,
 
-    /// Worker threads for parsing and encoding (default: one per core).
+    /// Cores the run uses: N parsing and encoding threads, and on Linux every thread of the
+    /// run kept on N cores (default: every core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
 

@@ -2,7 +2,7 @@
 //! command-line front: `cli` parses arguments (clap); `config` turns them into the
 //! libraries' checked options; `report` draws progress and prints messages on stderr (it is
 //! the run's `Progress`); `hints` words library errors with the flags that fix them;
-//! `interrupt` turns Ctrl-C into the run's cancel flag; `schema_cmd` writes schema templates;
+//! `interrupt` turns Ctrl-C into the run's cancel flag; `cpus` makes `--threads N` N cores; `schema_cmd` writes schema templates;
 //! `import_cmd` starts, watches and lists import jobs through `bulkwriter_import`.
 //!
 //! The libraries do the work: `bulkwriter_convert` (the run), `bulkwriter_input` (readers
@@ -11,6 +11,7 @@
 
 mod cli;
 mod config;
+mod cpus;
 mod hints;
 mod import_cmd;
 mod interrupt;
@@ -56,6 +57,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Convert(args) => {
             if let Some(threads) = args.threads {
+                // Before any thread starts: they inherit the restriction.
+                cpus::limit_to(threads.into()).map_err(|e| {
+                    anyhow::anyhow!("--threads: cannot restrict the run's CPUs: {e}")
+                })?;
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads.into())
                     .build_global()

@@ -65,13 +65,21 @@ impl Key {
     }
 }
 
+/// The keys seen so far, each set holding bare values: a `HashSet<Key>` would spend 32
+/// bytes (the enum, aligned for its `u128`) on every key, INT64 ones too.
+#[derive(Debug)]
+enum Seen {
+    Ints(HashSet<i64>),
+    Texts(HashSet<u128>),
+}
+
 /// The keys accepted so far, and how a row's key is found.
 #[derive(Debug)]
 pub(crate) struct KeySet {
     /// The primary key field.
     pub(crate) field: String,
     text: bool,
-    seen: HashSet<Key>,
+    seen: Seen,
     /// Rows found with a key seen before.
     pub(crate) duplicates: u64,
 }
@@ -84,10 +92,15 @@ impl KeySet {
             return None;
         }
         let field = schema.fields.iter().find(|f| f.is_primary && !f.auto_id)?;
+        let text = field.data_type == DataType::VarChar;
         Some(KeySet {
             field: field.name.clone(),
-            text: field.data_type == DataType::VarChar,
-            seen: HashSet::new(),
+            text,
+            seen: if text {
+                Seen::Texts(HashSet::new())
+            } else {
+                Seen::Ints(HashSet::new())
+            },
             duplicates: 0,
         })
     }
@@ -129,11 +142,24 @@ impl KeySet {
     }
 
     pub(crate) fn contains(&self, key: &Key) -> bool {
-        self.seen.contains(key)
+        match (&self.seen, key) {
+            (Seen::Ints(set), Key::Int(k)) => set.contains(k),
+            (Seen::Texts(set), Key::Text(k)) => set.contains(k),
+            // `row_key` and `batch_key` make only keys of the field's kind.
+            _ => false,
+        }
     }
 
     pub(crate) fn insert(&mut self, key: Key) {
-        self.seen.insert(key);
+        match (&mut self.seen, key) {
+            (Seen::Ints(set), Key::Int(k)) => {
+                set.insert(k);
+            }
+            (Seen::Texts(set), Key::Text(k)) => {
+                set.insert(k);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -159,6 +185,9 @@ mod tests {
         assert_eq!(set.row_key(&json!({"pk": "a"})), Some(Key::text("a")));
         assert_ne!(Key::text("a"), Key::text("b"));
         assert_eq!(set.row_key(&json!({"pk": 1})), None);
+        let mut set = set;
+        set.insert(Key::text("a"));
+        assert!(set.contains(&Key::text("a")) && !set.contains(&Key::text("b")));
         assert!(KeySet::for_schema(&schema, OnDuplicateKey::Keep).is_none());
         let auto = CollectionSchema::from_json_value(&json!({"fields": [
             {"name": "pk", "type": "INT64", "is_primary": true, "auto_id": true},

@@ -245,6 +245,78 @@ impl Column {
         Ok(())
     }
 
+    /// Drops every value and the validity (a reused buffer starts as a new one), keeping the
+    /// memory.
+    pub fn clear(&mut self) {
+        self.truncate(0);
+        self.validity = None;
+        match &mut self.data {
+            ColumnData::List { child, .. } => child.clear(),
+            ColumnData::StructList { children, .. } => children.iter_mut().for_each(Column::clear),
+            _ => {}
+        }
+    }
+
+    /// Makes room for as many values as `like` holds (a buffer of the same field), plus an
+    /// eighth, so a segment about as large as the last one never doubles a buffer on the way.
+    pub fn reserve_like(&mut self, like: &Column) {
+        fn room<T>(v: &mut Vec<T>, like: usize) {
+            v.reserve_exact((like + like / 8).saturating_sub(v.len()));
+        }
+        match (&mut self.data, &like.data) {
+            (ColumnData::Bool(v), ColumnData::Bool(l)) => room(v, l.len()),
+            (ColumnData::Int8(v), ColumnData::Int8(l)) => room(v, l.len()),
+            (ColumnData::Int16(v), ColumnData::Int16(l)) => room(v, l.len()),
+            (ColumnData::Int32(v), ColumnData::Int32(l)) => room(v, l.len()),
+            (ColumnData::Int64(v), ColumnData::Int64(l)) => room(v, l.len()),
+            (ColumnData::Float32(v), ColumnData::Float32(l)) => room(v, l.len()),
+            (ColumnData::Float64(v), ColumnData::Float64(l)) => room(v, l.len()),
+            (
+                ColumnData::Utf8 { offsets, bytes },
+                ColumnData::Utf8 {
+                    offsets: lo,
+                    bytes: lb,
+                },
+            ) => {
+                room(offsets, lo.len());
+                room(bytes, lb.len());
+            }
+            (ColumnData::FloatVector { values, .. }, ColumnData::FloatVector { values: l, .. }) => {
+                room(values, l.len())
+            }
+            (ColumnData::ByteVector { values, .. }, ColumnData::ByteVector { values: l, .. }) => {
+                room(values, l.len())
+            }
+            (ColumnData::Int8Vector { values, .. }, ColumnData::Int8Vector { values: l, .. }) => {
+                room(values, l.len())
+            }
+            (
+                ColumnData::List { offsets, child },
+                ColumnData::List {
+                    offsets: lo,
+                    child: lc,
+                },
+            ) => {
+                room(offsets, lo.len());
+                child.reserve_like(lc);
+            }
+            (
+                ColumnData::StructList { offsets, children },
+                ColumnData::StructList {
+                    offsets: lo,
+                    children: lc,
+                },
+            ) => {
+                room(offsets, lo.len());
+                children
+                    .iter_mut()
+                    .zip(lc)
+                    .for_each(|(c, l)| c.reserve_like(l));
+            }
+            _ => {}
+        }
+    }
+
     /// Drops rows past `len`, undoing a partly appended row.
     pub fn truncate(&mut self, len: usize) {
         if len >= self.len {

@@ -141,6 +141,22 @@ impl SegmentBuffer {
         }
     }
 
+    /// Drops every row, keeping the buffers' memory for the next segment.
+    pub fn clear(&mut self) {
+        for column in &mut self.columns {
+            column.clear();
+        }
+        self.longest_chars.fill(0);
+        self.rows = 0;
+    }
+
+    /// Makes room for a segment about as large as `like` (see [`Column::reserve_like`]).
+    pub fn reserve_like(&mut self, like: &SegmentBuffer) {
+        for (column, like) in self.columns.iter_mut().zip(&like.columns) {
+            column.reserve_like(like);
+        }
+    }
+
     /// Drops every row past `rows`.
     pub fn truncate(&mut self, rows: usize) {
         for column in &mut self.columns {

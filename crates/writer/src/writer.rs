@@ -660,6 +660,14 @@ impl BulkWriter {
         };
         match closed {
             Segment::Columns(buffer) => {
+                // A Parquet segment's buffers go with its arrays; sizing the next ones from
+                // it keeps growing vectors from doubling (and holding twice the memory).
+                // NumPy buffers come back for reuse (see `collect_uploads`).
+                if let (FileType::Parquet, Segment::Columns(open)) =
+                    (buffer.file_type, &mut self.segment)
+                {
+                    open.reserve_like(&buffer);
+                }
                 let storer = match &mut self.storer {
                     Some(storer) => storer,
                     None => self
@@ -686,7 +694,15 @@ impl BulkWriter {
             return Ok(());
         };
         let mut stored = Vec::new();
-        let result = storer.collect(keep, &mut stored);
+        let mut spare = None;
+        let result = storer.collect(keep, &mut stored, &mut spare);
+        // The open segment takes over a stored segment's buffer while it has no row (as it
+        // has just after closing the previous one), so segment buffers are allocated once.
+        if let (Some(spare), Segment::Columns(open)) = (spare, &mut self.segment)
+            && open.rows == 0
+        {
+            *open = spare;
+        }
         for files in stored {
             let mut record = self
                 .closing
@@ -709,8 +725,9 @@ impl BulkWriter {
 
 /// A closed segment handed to the storing thread.
 type Job = (u64, SegmentBuffer);
-/// What the storing thread reports for a segment (in the order segments were submitted).
-type Stored = Result<Vec<StoredFile>>;
+/// What the storing thread reports for a segment (in the order segments were submitted),
+/// with a NumPy segment's emptied buffer for reuse.
+type Stored = (Result<Vec<StoredFile>>, Option<SegmentBuffer>);
 
 /// One long-lived thread that encodes and stores closed NumPy/Parquet segments in the order
 /// they were closed. One thread (rather than one per segment) keeps the allocator's memory in
@@ -765,8 +782,14 @@ impl Storer {
     }
 
     /// Takes the results of finished segments (in order), waiting while more than `keep`
-    /// are pending; the first storage error is returned after the segments before it.
-    fn collect(&mut self, keep: usize, stored: &mut Vec<Vec<StoredFile>>) -> Result<()> {
+    /// are pending; the first storage error is returned after the segments before it. The
+    /// last buffer given back is left in `spare`.
+    fn collect(
+        &mut self,
+        keep: usize,
+        stored: &mut Vec<Vec<StoredFile>>,
+        spare: &mut Option<SegmentBuffer>,
+    ) -> Result<()> {
         while self.pending > 0 {
             let next = if self.pending > keep {
                 self.results.recv().ok()
@@ -783,7 +806,11 @@ impl Storer {
                 break;
             };
             self.pending -= 1;
-            stored.push(result?);
+            let (files, buffer) = result;
+            if buffer.is_some() {
+                *spare = buffer;
+            }
+            stored.push(files?);
         }
         Ok(())
     }
