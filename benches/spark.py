@@ -6,8 +6,10 @@ it), against ``local[2]`` on two. Each run is a fresh Spark session in a fresh p
 job's wall time is measured from ``save()`` to the plan being stored (the session's start-up
 is not). Median of --runs runs each.
 
-The same jobs with a sink that only counts the batches (``spark_alone``) show what Spark's
-own reading and row-to-Arrow conversion cost. Also the per-task overhead: the same rows in many small partitions against few, the
+The same job through the Spark 3.3+ helper ``bulkwriter.spark.write`` (``mapInArrow``), and
+with a ``mapInArrow`` sink that only counts the batches (``spark_alone``), which shows what
+Spark's own reading and row-to-Arrow conversion cost. Each round runs every configuration
+once. Also the per-task overhead: the same rows in many small partitions against few, the
 difference in time divided by the difference in tasks.
 
 Usage (the test venv with pyspark, our package built with --release):
@@ -95,13 +97,21 @@ def main():
                               "768-dim float32, written as Parquet to a local folder",
                   "runs": args.runs, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                                 f"Python {platform.python_version()}"}
-        for api in ("datasource", "noop"):
-            label = "milvus_bulk" if api == "datasource" else "spark_alone"
+        # Every configuration once per round, rounds repeated: drift of this VM's speed over
+        # the minutes of the benchmark falls on all of them alike.
+        labels = {"datasource": "milvus_bulk", "mapinarrow": "write_helper", "noop": "spark_alone"}
+        configs = [(api, cores) for api in labels for cores in (1, 2)]
+        times = {config: [] for config in configs}
+        for _ in range(args.runs):
+            for api, cores in configs:
+                times[(api, cores)].append(run_job(cores, args.rows, args.partitions, work, api))
+        for api, label in labels.items():
             for cores in (1, 2):
-                median, times = median_of(args.runs, cores, args.rows, args.partitions, work, api)
+                runs = times[(api, cores)]
+                median = statistics.median(runs)
                 result[f"{label}_{cores}_core"] = {
                     "median_seconds": round(median, 3), "rows_per_second": round(args.rows / median),
-                    "runs_seconds": [round(t, 3) for t in times]}
+                    "runs_seconds": [round(t, 3) for t in runs]}
                 print(f"{label}, {cores} core(s): {median:.2f} s, {args.rows / median:,.0f} rows/s", flush=True)
             result[f"{label}_speedup_2_over_1"] = round(
                 result[f"{label}_1_core"]["median_seconds"] / result[f"{label}_2_core"]["median_seconds"], 2)
