@@ -9,14 +9,10 @@
 pub fn limit_to(cores: usize) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
-        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        use nix::sched::{CpuSet, sched_setaffinity};
         use nix::unistd::Pid;
 
-        let current = Pid::from_raw(0);
-        let allowed = sched_getaffinity(current).map_err(|e| e.to_string())?;
-        let usable: Vec<usize> = (0..CpuSet::count())
-            .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
-            .collect();
+        let usable = allowed_cpus().map_err(|e| e.to_string())?;
         if usable.len() <= cores {
             return Ok(());
         }
@@ -24,23 +20,28 @@ pub fn limit_to(cores: usize) -> Result<(), String> {
         for &cpu in &usable[..cores] {
             limited.set(cpu).map_err(|e| e.to_string())?;
         }
-        sched_setaffinity(current, &limited).map_err(|e| e.to_string())?;
+        sched_setaffinity(Pid::from_raw(0), &limited).map_err(|e| e.to_string())?;
     }
     #[cfg(not(target_os = "linux"))]
     let _ = cores;
     Ok(())
 }
 
+/// The CPUs the calling thread may run on.
+#[cfg(target_os = "linux")]
+fn allowed_cpus() -> nix::Result<Vec<usize>> {
+    use nix::sched::{CpuSet, sched_getaffinity};
+
+    let allowed = sched_getaffinity(nix::unistd::Pid::from_raw(0))?;
+    Ok((0..CpuSet::count())
+        .filter(|&cpu| allowed.is_set(cpu).unwrap_or(false))
+        .collect())
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use nix::sched::{CpuSet, sched_getaffinity};
-    use nix::unistd::Pid;
-
     fn usable_cpus() -> usize {
-        let set = sched_getaffinity(Pid::from_raw(0)).unwrap();
-        (0..CpuSet::count())
-            .filter(|&cpu| set.is_set(cpu).unwrap())
-            .count()
+        super::allowed_cpus().unwrap().len()
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! command-line front: `cli` parses arguments (clap); `config` turns them into the
 //! libraries' checked options; `report` draws progress and prints messages on stderr (it is
 //! the run's `Progress`); `hints` words library errors with the flags that fix them;
-//! `interrupt` turns Ctrl-C into the run's cancel flag; `cpus` makes `--threads N` N cores; `schema_cmd` writes schema templates;
-//! `import_cmd` starts, watches and lists import jobs through `bulkwriter_import`.
+//! `interrupt` turns Ctrl-C into the run's cancel flag; `cpus` makes `--threads N` N cores;
+//! `schema_cmd` writes schema templates; `import_cmd` starts, watches and lists import jobs
+//! through `bulkwriter_import`.
 //!
 //! The libraries do the work: `bulkwriter_convert` (the run), `bulkwriter_input` (readers
 //! and schema inference), `bulkwriter_writer` (segments and encodings), `bulkwriter_sink`

@@ -78,7 +78,6 @@ enum Seen {
 pub(crate) struct KeySet {
     /// The primary key field.
     pub(crate) field: String,
-    text: bool,
     seen: Seen,
     /// Rows found with a key seen before.
     pub(crate) duplicates: u64,
@@ -92,11 +91,9 @@ impl KeySet {
             return None;
         }
         let field = schema.fields.iter().find(|f| f.is_primary && !f.auto_id)?;
-        let text = field.data_type == DataType::VarChar;
         Some(KeySet {
             field: field.name.clone(),
-            text,
-            seen: if text {
+            seen: if field.data_type == DataType::VarChar {
                 Seen::Texts(HashSet::new())
             } else {
                 Seen::Ints(HashSet::new())
@@ -105,12 +102,17 @@ impl KeySet {
         })
     }
 
+    /// Whether the keys are VARCHAR values (held as hashes) rather than INT64 ones.
+    fn text(&self) -> bool {
+        matches!(self.seen, Seen::Texts(_))
+    }
+
     /// The key of a row object; `None` when it has none this set can hold (the writer then
     /// refuses the row for its own reason).
     pub(crate) fn row_key(&self, row: &Value) -> Option<Key> {
         match row.get(&self.field)? {
-            Value::Number(n) if !self.text => n.as_i64().map(Key::Int),
-            Value::String(s) if self.text => Some(Key::text(s)),
+            Value::Number(n) if !self.text() => n.as_i64().map(Key::Int),
+            Value::String(s) if self.text() => Some(Key::text(s)),
             _ => None,
         }
     }
@@ -121,7 +123,7 @@ impl KeySet {
         if column.is_null(row) {
             return None;
         }
-        if self.text {
+        if self.text() {
             return str_at(column.as_ref(), row).map(Key::text);
         }
         if let Some(ints) = column.as_primitive_opt::<Int64Type>() {

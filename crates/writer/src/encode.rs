@@ -62,9 +62,9 @@ pub(crate) fn store_segment(
                 })
                 .and_then(|()| {
                     let stored = file.finish();
-                    Ok(vec![
-                        stored.map_err(|source| WriteError::Sink { segment, source })?,
-                    ])
+                    stored
+                        .map(|stored| vec![stored])
+                        .map_err(|source| WriteError::Sink { segment, source })
                 });
             (stored, None)
         }
