@@ -147,20 +147,17 @@ fn kill_and_resume(
         let found = find_run(&output, options);
         let snapshot = found.as_ref().map(|(_, manifest)| manifest.clone());
         // The manifest is the commit point: a folder seen with files missing is never listed.
+        let listed_folders: std::collections::HashSet<&str> = snapshot
+            .iter()
+            .flat_map(|manifest| manifest["stored_segments"].as_array().unwrap())
+            .flat_map(|segment| segment["files"].as_array().unwrap())
+            .filter_map(|file| Some(file["url"].as_str()?.rsplit_once('/')?.0))
+            .collect();
         for folder in &partial {
-            let listed = snapshot.iter().flat_map(|manifest| {
-                let segments = manifest["stored_segments"].as_array().unwrap();
-                segments.iter().flat_map(|segment| {
-                    let files = segment["files"].as_array().unwrap();
-                    files.iter().map(|file| file["path"].as_str().unwrap())
-                })
-            });
-            for path in listed {
-                assert!(
-                    !path.starts_with(&format!("{}/", folder.path)),
-                    "the manifest lists {path}, of a folder with files missing: {folder:?}"
-                );
-            }
+            assert!(
+                !listed_folders.contains(folder.path.as_str()),
+                "the manifest lists files of a folder with files missing: {folder:?}"
+            );
         }
         partial_folders.extend(partial);
         let data_path = match found {
@@ -201,22 +198,26 @@ fn kill_and_resume(
     (runs, killed, partial_folders)
 }
 
+/// The field files of a medium_articles NumPy segment: one per field.
+const NUMPY_FIELD_FILES: usize = 8;
+
 /// A NumPy segment folder seen without all of its files.
 struct PartialFolder {
-    /// The folder as the manifest's paths begin (`<output>/<uuid>/<n>`).
+    /// The folder as the manifest's file URLs begin (`<output>/<uuid>/<n>`).
     path: String,
-    /// How many of medium_articles' 8 field files it holds.
+    /// How many of the [`NUMPY_FIELD_FILES`] it holds.
     files: usize,
 }
 
 impl std::fmt::Debug for PartialFolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({} of 8 files)", self.path, self.files)
+        let (path, files) = (&self.path, self.files);
+        write!(f, "{path} ({files} of {NUMPY_FIELD_FILES} files)")
     }
 }
 
 /// The NumPy segment folders visible under `output` (`<uuid>/<n>/`, hidden folders aside)
-/// that do not hold every one of medium_articles' 8 field files: what an import of the
+/// that do not hold every one of the [`NUMPY_FIELD_FILES`]: what an import of the
 /// folder prefix would take as a segment with columns missing.
 fn partial_numpy_folders(output: &str, options: &[(String, String)]) -> Vec<PartialFolder> {
     let sink = SegmentSink::open(output, options).unwrap();
@@ -233,7 +234,7 @@ fn partial_numpy_folders(output: &str, options: &[(String, String)]) -> Vec<Part
     }
     folders
         .into_iter()
-        .filter(|(_, files)| *files != 8)
+        .filter(|(_, files)| *files != NUMPY_FIELD_FILES)
         .map(|(path, files)| PartialFolder { path, files })
         .collect()
 }
