@@ -866,3 +866,31 @@ fn jsonl_decoded_as_columns_keeps_every_value_and_reports_every_bad_line() {
         assert_eq!(checked.trim(), "ok 2914", "{format}");
     }
 }
+
+/// Issue 19, item 4: integers beyond 64 bits and the integer `-0` inside a JSON field or
+/// `$meta` (and `-0` as a primary key) are written as Python's json module reads them (every
+/// digit kept, `-0` as 0), from every input that carries JSON text, to every output format.
+#[test]
+fn json_integers_beyond_64_bits_and_minus_zero_stay_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    run_python("exact_json.py", &["make", d]);
+    let schema = dir.path().join("schema.json");
+    for input in ["jsonl", "json", "csv", "parquet"] {
+        for format in ["numpy", "parquet", "json", "jsonl", "csv"] {
+            let out_dir = dir.path().join(format!("out-{input}-{format}"));
+            let out = bulkwriter()
+                .args(["convert", "--schema", schema.to_str().unwrap(), "--input"])
+                .arg(dir.path().join(format!("rows.{input}")))
+                .args(["--format", format, "--output", out_dir.to_str().unwrap()])
+                .output()
+                .unwrap();
+            manifest(&out);
+            let checked = run_python(
+                "exact_json.py",
+                &["check", input, format, out_dir.to_str().unwrap()],
+            );
+            assert_eq!(checked.trim(), "ok 4", "{input} to {format}");
+        }
+    }
+}

@@ -313,7 +313,7 @@ impl<'a> Pipeline<'a> {
                     let data = self.raw_data(&row.raw, &row.value);
                     return self.duplicate(file, row.position, &shown.unwrap_or_default(), data);
                 }
-                match self.writer().append_row(&row.value) {
+                match self.writer().append_row_exact(&row.value, &row.exact) {
                     Ok(()) => {
                         self.counts.accepted += 1;
                         if let (Some(keys), Some(key)) = (&mut self.keys, key) {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
+use bulkwriter_schema::rules::{loses_digits, object_members};
 use serde_json::Value;
 
 use crate::InputError;
@@ -53,6 +54,9 @@ pub struct SourceRow {
     pub position: RowPosition,
     /// Its original form.
     pub raw: Raw,
+    /// The original text of the members whose parse lost digits (integers beyond 64 bits,
+    /// `-0`), as `(mapped key, text)`; see `bulkwriter_writer::ExactText`. Usually empty.
+    pub exact: Vec<(String, String)>,
 }
 
 /// What a reader produces.
@@ -94,6 +98,7 @@ pub enum Chunk {
 pub fn line_chunk(position: RowPosition, line: String, mapping: &HashMap<String, String>) -> Chunk {
     match serde_json::from_str::<Value>(&line) {
         Ok(value) => Chunk::Row(SourceRow {
+            exact: exact_members(&value, &line, mapping),
             value: rename_keys(value, mapping),
             position,
             raw: Raw::Line(line),
@@ -104,6 +109,39 @@ pub fn line_chunk(position: RowPosition, line: String, mapping: &HashMap<String,
             reason: format!("invalid JSON: {e}"),
         },
     }
+}
+
+/// The text of the members of a row object, parsed from `text`, whose parse lost digits, as
+/// `(mapped key, text)` (see [`SourceRow::exact`]); empty when none did, which is found
+/// without reading the text again.
+pub(crate) fn exact_members(
+    row: &Value,
+    text: &str,
+    mapping: &HashMap<String, String>,
+) -> Vec<(String, String)> {
+    let Value::Object(members) = row else {
+        return Vec::new();
+    };
+    if !members.values().any(loses_digits) {
+        return Vec::new();
+    }
+    let Ok(texts) = object_members(text) else {
+        return Vec::new();
+    };
+    let mut exact: Vec<(String, String)> = Vec::new();
+    for (key, raw) in texts {
+        // A repeated key's last value is the one parsed.
+        exact.retain(|(k, _)| *k != key);
+        if members.get(&key).is_some_and(loses_digits) {
+            exact.push((key, raw.get().to_string()));
+        }
+    }
+    for (key, _) in &mut exact {
+        if let Some(to) = mapping.get(key.as_str()) {
+            *key = to.clone();
+        }
+    }
+    exact
 }
 
 /// Renames an object's keys by `names` (old name → new name), keeping their order: the

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
+use bulkwriter_schema::rules::loses_digits;
 use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType};
 use serde_json::{Map, Number, Value};
 
@@ -177,16 +178,20 @@ pub(crate) fn read(
                 rows += 1;
                 let position = RowPosition { row: rows, line };
                 let mut object = Map::new();
+                let mut exact = Vec::new();
                 for (column, cell) in columns.iter().zip(record.iter()) {
-                    object.insert(
-                        column.name.clone(),
-                        cell_value(column, cell, &options.csv_null),
-                    );
+                    let value = cell_value(column, cell, &options.csv_null);
+                    // A parsed cell's digits that the parse lost stay in its text.
+                    if matches!(column.kind, CellKind::Parsed) && loses_digits(&value) {
+                        exact.push((column.name.clone(), cell.to_string()));
+                    }
+                    object.insert(column.name.clone(), value);
                 }
                 // The record itself is kept (moved, not copied) for a possible reject.
                 let record = std::mem::take(&mut record);
                 let flow = visit(Chunk::Row(SourceRow {
                     value: Value::Object(object),
+                    exact,
                     position,
                     raw: Raw::Record {
                         header: Arc::clone(&header),

@@ -8,6 +8,9 @@ use std::io::Read;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use serde_json::value::RawValue;
+
+use crate::chunk::exact_members;
 use crate::{Chunk, InputError, Raw, ReadOptions, RowPosition, SourceRow, Visit, rename_keys};
 
 /// Reads a JSON list of rows (or `{"rows": [...]}`) element by element.
@@ -16,9 +19,10 @@ pub(crate) fn read(
     options: &ReadOptions<'_>,
     visit: &mut Visit<'_>,
 ) -> Result<(), InputError> {
-    let result = read_json(reader, |value, position| {
+    let result = read_json(reader, |value, text, position| {
         options.start_row();
         let flow = visit(Chunk::Row(SourceRow {
+            exact: exact_members(&value, text, &options.mapping),
             value: rename_keys(value, &options.mapping),
             position,
             raw: Raw::Value,
@@ -49,10 +53,11 @@ enum ReadError<E> {
     Row(E),
 }
 
-/// Calls `on_row` for every element of a JSON list, or of the list under `"rows"`.
+/// Calls `on_row` for every element of a JSON list, or of the list under `"rows"`, with the
+/// element's text (which keeps the digits a parse may lose).
 fn read_json<R: Read, E>(
     reader: R,
-    on_row: impl FnMut(Value, RowPosition) -> Result<(), E>,
+    on_row: impl FnMut(Value, &str, RowPosition) -> Result<(), E>,
 ) -> Result<u64, ReadError<E>> {
     let state = RowsState {
         on_row: RefCell::new(Box::new(on_row)),
@@ -70,7 +75,7 @@ fn read_json<R: Read, E>(
     Ok(state.rows.into_inner())
 }
 
-type RowCallback<'a, E> = Box<dyn FnMut(Value, RowPosition) -> Result<(), E> + 'a>;
+type RowCallback<'a, E> = Box<dyn FnMut(Value, &str, RowPosition) -> Result<(), E> + 'a>;
 
 struct RowsState<'a, E> {
     on_row: RefCell<RowCallback<'a, E>>,
@@ -134,7 +139,8 @@ impl<'de, E> Visitor<'de> for RowsSeed<'_, '_, E> {
 
 impl<E> RowsSeed<'_, '_, E> {
     fn visit_rows<'de, A: SeqAccess<'de>>(&self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(row) = seq.next_element::<Value>()? {
+        while let Some(text) = seq.next_element::<Box<RawValue>>()? {
+            let row: Value = serde_json::from_str(text.get()).map_err(de::Error::custom)?;
             let mut rows = self.0.rows.borrow_mut();
             *rows += 1;
             let position = RowPosition {
@@ -142,7 +148,7 @@ impl<E> RowsSeed<'_, '_, E> {
                 line: None,
             };
             drop(rows);
-            if let Err(e) = (self.0.on_row.borrow_mut())(row, position) {
+            if let Err(e) = (self.0.on_row.borrow_mut())(row, text.get(), position) {
                 *self.0.stopped.borrow_mut() = Some(e);
                 return Err(de::Error::custom("stopped"));
             }
@@ -157,7 +163,7 @@ mod tests {
 
     fn collect(text: &str) -> Result<Vec<Value>, String> {
         let mut rows = Vec::new();
-        read_json::<_, ()>(text.as_bytes(), |v, _| {
+        read_json::<_, ()>(text.as_bytes(), |v, _, _| {
             rows.push(v);
             Ok(())
         })

@@ -113,7 +113,8 @@ fn read_any(
             options,
             visit,
         ),
-        InputFormat::Json => json::read(open()?, options, visit),
+        // serde_json reads a reader byte by byte: buffered, or every byte is a read call.
+        InputFormat::Json => json::read(BufReader::with_capacity(1 << 20, open()?), options, visit),
         InputFormat::Csv => {
             let separator = options
                 .csv_separator

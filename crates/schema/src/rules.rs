@@ -15,7 +15,10 @@
 //! * a missing array element, or a null one, is an error (Milvus rejects null elements).
 
 use std::borrow::Cow;
+use std::fmt;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::field::{DefaultValue, FieldSchema, StructFieldSchema};
@@ -241,18 +244,69 @@ pub fn non_finite_error(field: &FieldSchema, v: f64) -> RuleError {
     )
 }
 
+/// Whether a parsed value holds a number whose JSON text serde_json could not keep: an
+/// integer beyond 64 bits (parsed as a float at or above 2^63 in size) or `-0` (parsed as
+/// -0.0). Python keeps both as integers, so a JSON value holding one is written from its
+/// text. A float given as such (`1e30`, `-0.0`) is also flagged; its text gives the same
+/// output.
+pub fn loses_digits(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            // Below 2^63 in size serde_json keeps an integer as i64 or u64.
+            Some(f) if n.is_f64() => f.abs() >= 2f64.powi(63) || (f == 0.0 && f.is_sign_negative()),
+            _ => false,
+        },
+        Value::Array(items) => items.iter().any(loses_digits),
+        Value::Object(members) => members.values().any(loses_digits),
+        _ => false,
+    }
+}
+
+/// The members of a JSON object's text, in order and repeats kept, each value as its text:
+/// how a member whose parse [`loses_digits`] keeps its digits.
+pub fn object_members(text: &str) -> serde_json::Result<Vec<(String, &RawValue)>> {
+    struct Members;
+    impl<'de> Visitor<'de> for Members {
+        type Value = Vec<(String, &'de RawValue)>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut members = Vec::new();
+            while let Some(member) = map.next_entry()? {
+                members.push(member);
+            }
+            Ok(members)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let members = (&mut deserializer).deserialize_map(Members)?;
+    deserializer.end()?;
+    Ok(members)
+}
+
+/// A checked `JSON` field value.
+#[derive(Debug)]
+pub enum JsonField<'a> {
+    /// An object or a list.
+    Parsed(Cow<'a, Value>),
+    /// JSON text of an object or a list whose parse would lose digits (see
+    /// [`loses_digits`]): written from the text.
+    Text(&'a str),
+}
+
 /// A `JSON` value: an object or a list, or a string holding JSON text (which is parsed, as
 /// pymilvus does). Bare numbers, booleans and null are rejected, as pymilvus does.
-pub fn json_value<'a>(field: &str, value: &'a Value) -> Rule<Cow<'a, Value>> {
+pub fn json_value<'a>(field: &str, value: &'a Value) -> Rule<JsonField<'a>> {
     match value {
-        Value::Object(_) | Value::Array(_) => Ok(Cow::Borrowed(value)),
-        Value::String(text) => serde_json::from_str::<Value>(text)
-            .map(Cow::Owned)
-            .map_err(|e| {
-                RuleError(format!(
-                    "Illegal JSON value for field '{field}', type mismatch or illegal format, error: {e}"
-                ))
-            }),
+        Value::Object(_) | Value::Array(_) => Ok(JsonField::Parsed(Cow::Borrowed(value))),
+        Value::String(text) => match serde_json::from_str::<Value>(text) {
+            Ok(parsed) if loses_digits(&parsed) => Ok(JsonField::Text(text)),
+            Ok(parsed) => Ok(JsonField::Parsed(Cow::Owned(parsed))),
+            Err(e) => Err(RuleError(format!(
+                "Illegal JSON value for field '{field}', type mismatch or illegal format, error: {e}"
+            ))),
+        },
         other => Err(RuleError(format!(
             "Illegal JSON value for field '{field}', type mismatch: expected an object, a list or a JSON string, got {}",
             preview(other)
@@ -647,7 +701,7 @@ pub trait ValueSink<'v> {
     /// A VARCHAR, TEXT, TIMESTAMPTZ or GEOMETRY string within its length.
     fn text(&mut self, value: &'v str) -> Rule<Self::Out>;
     /// The value of a JSON field.
-    fn json(&mut self, value: Cow<'v, Value>) -> Rule<Self::Out>;
+    fn json(&mut self, value: JsonField<'v>) -> Rule<Self::Out>;
     /// Where a FLOAT_VECTOR's elements are appended (`None`: nowhere to check them into).
     fn floats(&mut self) -> Option<&mut Vec<f32>>;
     /// Where a BINARY_VECTOR's packed bytes or a FLOAT16/BFLOAT16 vector's half bytes are
@@ -763,6 +817,31 @@ mod tests {
         let minus_zero: Value = serde_json::from_str("-0").unwrap();
         assert_eq!(int_value("i", &minus_zero, DataType::Int64).unwrap(), 0);
         assert!(int_value("i", &json!(0.5), DataType::Int64).is_err());
+    }
+
+    #[test]
+    fn json_text_that_a_parse_would_round_is_kept_as_text() {
+        let parse = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        for lossy in [
+            "[1180591620717411303425]",
+            "{\"a\": -0}",
+            "[-9223372036854775809]",
+        ] {
+            assert!(loses_digits(&parse(lossy)), "{lossy}");
+        }
+        for exact in [
+            "[9223372036854775807, -9223372036854775808, 18446744073709551615]",
+            "[0.5, 0]",
+        ] {
+            assert!(!loses_digits(&parse(exact)), "{exact}");
+        }
+        let text = json!("{\"a\": 1180591620717411303425}");
+        assert!(matches!(json_value("j", &text), Ok(JsonField::Text(t)) if t.contains("303425")));
+        let plain = json!("{\"a\": 1}");
+        assert!(matches!(json_value("j", &plain), Ok(JsonField::Parsed(_))));
+        let members = object_members(r#"{"a": 1180591620717411303425, "a": [-0]}"#).unwrap();
+        let texts: Vec<_> = members.iter().map(|(k, v)| (k.as_str(), v.get())).collect();
+        assert_eq!(texts, [("a", "1180591620717411303425"), ("a", "[-0]")]);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType as ArrowType;
-use bulkwriter_schema::rules::{self, RuleError};
+use bulkwriter_schema::rules::{self, RuleError, loses_digits};
 use bulkwriter_schema::{
     CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema, StructFieldSchema,
 };
@@ -20,8 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::column::Column;
 use crate::options::FileType;
-use crate::pyjson;
-use crate::row::Dropped;
+use crate::row::{Dropped, Meta};
 use crate::segment::{SegmentBuffer, append_resolved, append_value};
 use bulkwriter_schema::arrow_json::{
     CellError, field_to_json, list_parts, number_at, str_at, struct_to_json, to_json,
@@ -139,18 +138,19 @@ fn append_columns(
     }
     let column = &mut buffer.columns[col];
     for row in 0..rows {
-        let mut meta = Map::new();
+        let mut meta = Meta::default();
         for (name, array) in &extras {
             if array.is_null(row) {
                 continue;
             }
             let value = to_json(array.as_ref(), row).map_err(|e| cell_error(e, row, name))?;
             if *name == DYNAMIC_FIELD {
-                let parsed = match value {
-                    Value::String(text) => {
-                        serde_json::from_str(&text).unwrap_or(Value::String(text))
-                    }
-                    other => other,
+                let (parsed, text) = match value {
+                    Value::String(text) => match serde_json::from_str(&text) {
+                        Ok(parsed) => (parsed, Some(text)),
+                        Err(_) => (Value::String(text), None),
+                    },
+                    other => (other, None),
                 };
                 let Value::Object(inner) = parsed else {
                     return Err(row_error(
@@ -162,13 +162,13 @@ fn append_columns(
                         ),
                     ));
                 };
-                meta.extend(inner);
+                meta.extend(inner, text.as_deref());
             } else {
-                meta.insert(name.to_string(), value);
+                meta.insert(name.to_string(), value, None);
             }
         }
         column
-            .push_str(&pyjson::dumps(&Value::Object(meta)))
+            .push_str(&meta.dumps())
             .map_err(|e| row_error(row, DYNAMIC_FIELD, e.into()))?;
     }
     Ok(())
@@ -323,13 +323,15 @@ impl<'a> FastPath<'a> {
 
 /// Row `row` of a batch as a JSON object, for file types written row by row. Null cells of
 /// columns that match no field are left out, as the column path leaves them out of `$meta`;
-/// a `$meta` column given as JSON text is parsed.
+/// a `$meta` column given as JSON text is parsed, and its text kept when the parse loses
+/// digits (see [`ExactText`](crate::ExactText)).
 pub(crate) fn row_object(
     schema: &CollectionSchema,
     batch: &RecordBatch,
     row: usize,
-) -> Result<Value, BatchError> {
+) -> Result<(Value, Vec<(String, String)>), BatchError> {
     let mut object = Map::new();
+    let mut exact = Vec::new();
     for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
         let name = field.name();
         let field = schema.field(name);
@@ -348,11 +350,14 @@ pub(crate) fn row_object(
             && let Value::String(text) = &value
             && let Ok(parsed @ Value::Object(_)) = serde_json::from_str::<Value>(text)
         {
+            if loses_digits(&parsed) {
+                exact.push((name.clone(), text.clone()));
+            }
             value = parsed;
         }
         object.insert(name.clone(), value);
     }
-    Ok(Value::Object(object))
+    Ok((Value::Object(object), exact))
 }
 
 /// The batch error for an Arrow cell that has no JSON value: a column error for a type, a row

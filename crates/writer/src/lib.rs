@@ -43,4 +43,5 @@ pub use manifest::{RunManifest, SegmentRecord};
 pub use options::{
     CsvOptions, DEFAULT_CHUNK_SIZE, FileType, WriterOptions, check_run_id, parse_size,
 };
+pub use row::ExactText;
 pub use writer::{BulkWriter, LocalBulkWriter, RemoteBulkWriter};

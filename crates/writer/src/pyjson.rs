@@ -6,7 +6,9 @@
 
 use std::fmt::Write;
 
+use bulkwriter_schema::rules::object_members;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `json.dumps(value)` with Python's defaults.
 pub fn dumps(value: &Value) -> String {
@@ -116,6 +118,112 @@ pub fn write_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// A JSON value as Python's `json.loads` reads it: integers keep every digit (a serde_json
+/// [`Value`] holds an integer beyond 64 bits as a float), and an object's repeated key keeps
+/// its first place and its last value, as a `dict` does.
+enum PyValue {
+    /// null, a boolean, a string or a float.
+    Plain(Value),
+    /// An integer's digits, `-0` already made `0`.
+    Int(String),
+    Array(Vec<PyValue>),
+    Object(Vec<(String, PyValue)>),
+}
+
+/// `json.dumps(json.loads(text))`, or with `indent` the same as [`write_value_indented`] at
+/// that level: how pymilvus writes a JSON value that is given, or was read, as JSON text.
+/// Integers of any size keep their digits and `-0` becomes `0`, as in Python; the caller
+/// passes text that is valid JSON (it was parsed before), anything else is written as a
+/// string.
+pub fn write_text(out: &mut String, text: &str, indent: Option<usize>) {
+    match parse_text(text) {
+        Ok(value) => write_py(out, &value, indent),
+        Err(_) => write_str(out, text),
+    }
+}
+
+/// [`write_text`] without indent, into a new string.
+pub fn text_dumps(text: &str) -> String {
+    let mut out = String::new();
+    write_text(&mut out, text, None);
+    out
+}
+
+fn parse_text(text: &str) -> serde_json::Result<PyValue> {
+    let text = text.trim_matches([' ', '\t', '\n', '\r']);
+    match text.as_bytes().first() {
+        Some(b'{') => {
+            let mut members: Vec<(String, PyValue)> = Vec::new();
+            for (key, raw) in object_members(text)? {
+                let value = parse_text(raw.get())?;
+                match members.iter_mut().find(|(k, _)| *k == key) {
+                    Some(member) => member.1 = value,
+                    None => members.push((key, value)),
+                }
+            }
+            Ok(PyValue::Object(members))
+        }
+        Some(b'[') => serde_json::from_str::<Vec<&RawValue>>(text)?
+            .into_iter()
+            .map(|raw| parse_text(raw.get()))
+            .collect::<serde_json::Result<_>>()
+            .map(PyValue::Array),
+        Some(b'-' | b'0'..=b'9') if !text.contains(['.', 'e', 'E']) => {
+            // Validates the digits; JSON allows no leading zeros, so only `-0` needs care.
+            serde_json::from_str::<&RawValue>(text)?;
+            let zero = text.trim_start_matches('-').bytes().all(|b| b == b'0');
+            Ok(PyValue::Int(if zero { "0".into() } else { text.into() }))
+        }
+        _ => serde_json::from_str(text).map(PyValue::Plain),
+    }
+}
+
+fn write_py(out: &mut String, value: &PyValue, indent: Option<usize>) {
+    let newline = |out: &mut String, level: Option<usize>| {
+        if let Some(level) = level {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', 2 * level));
+        }
+    };
+    let separator = if indent.is_some() { "," } else { ", " };
+    let inner = indent.map(|level| level + 1);
+    match value {
+        PyValue::Plain(value) => match indent {
+            Some(level) => write_value_indented(out, value, level),
+            None => write_value(out, value),
+        },
+        PyValue::Int(digits) => out.push_str(digits),
+        PyValue::Array(items) if items.is_empty() => out.push_str("[]"),
+        PyValue::Object(members) if members.is_empty() => out.push_str("{}"),
+        PyValue::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(separator);
+                }
+                newline(out, inner);
+                write_py(out, item, inner);
+            }
+            newline(out, indent);
+            out.push(']');
+        }
+        PyValue::Object(members) => {
+            out.push('{');
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(separator);
+                }
+                newline(out, inner);
+                write_str(out, key);
+                out.push_str(": ");
+                write_py(out, item, inner);
+            }
+            newline(out, indent);
+            out.push('}');
+        }
+    }
 }
 
 /// Python's `repr(float)`: the shortest digits that round-trip, in fixed notation when the
@@ -334,6 +442,45 @@ mod tests {
         for (v, expected) in cases {
             assert_eq!(float_repr(v), expected, "{v:e}");
         }
+    }
+
+    #[test]
+    fn text_is_written_as_python_reads_it() {
+        // Expected strings are what Python 3.11 prints for json.dumps(json.loads(text)).
+        let cases = [
+            (
+                r#"{"a": 1180591620717411303425}"#,
+                r#"{"a": 1180591620717411303425}"#,
+            ),
+            (
+                r#"[-0, -0.0, 0, -12345678901234567890123]"#,
+                "[0, -0.0, 0, -12345678901234567890123]",
+            ),
+            (r#"{"k":1,"j":[],"k":-0}"#, r#"{"k": 0, "j": []}"#),
+            (
+                r#" {"x" : {"é": [true, null, 1.5e300, 1E2]}} "#,
+                r#"{"x": {"\u00e9": [true, null, 1.5e+300, 100.0]}}"#,
+            ),
+            ("[]", "[]"),
+            ("{}", "{}"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(text_dumps(text), expected, "{text}");
+        }
+        let mut indented = String::new();
+        write_text(
+            &mut indented,
+            r#"{"a": [18446744073709551616, {}], "b": -0}"#,
+            Some(1),
+        );
+        assert_eq!(
+            indented,
+            "{\n    \"a\": [\n      18446744073709551616,\n      {}\n    ],\n    \"b\": 0\n  }"
+        );
+        let value = json!({"a": [1, {}], "b": 0});
+        let mut expected = String::new();
+        write_value_indented(&mut expected, &value, 1);
+        assert_eq!(indented.replace("18446744073709551616", "1"), expected);
     }
 
     #[test]

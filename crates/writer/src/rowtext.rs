@@ -17,7 +17,9 @@ use std::borrow::Cow;
 use std::fmt::Write;
 use std::sync::Arc;
 
-use bulkwriter_schema::rules::{self, Resolved, RuleError, ScalarValue, SparseVector, ValueSink};
+use bulkwriter_schema::rules::{
+    self, JsonField, Resolved, RuleError, ScalarValue, SparseVector, ValueSink,
+};
 use bulkwriter_schema::{
     CollectionSchema, DYNAMIC_FIELD, DataType, DefaultValue, FieldSchema, StructFieldSchema,
 };
@@ -26,7 +28,10 @@ use serde_json::{Map, Value};
 
 use crate::options::{CsvOptions, FileType};
 use crate::pyjson;
-use crate::row::{Dropped, FieldError, dynamic_meta, note_struct_keys, row_object, struct_value};
+use crate::row::{
+    Dropped, ExactText, FieldError, dynamic_meta, exact_json, note_struct_keys, row_object,
+    struct_value,
+};
 
 /// One field's value, checked and ready to print.
 enum Cell<'a> {
@@ -38,6 +43,9 @@ enum Cell<'a> {
     Str(&'a str),
     /// The value of a JSON field.
     Json(Cow<'a, Value>),
+    /// The JSON text of a JSON field's or `$meta`'s object (or list) whose parse would lose
+    /// digits, written as Python reads it.
+    JsonText(Cow<'a, str>),
     /// Vectors, arrays, sparse vectors, structs and `$meta`: JSON in every row format.
     Nested(Cow<'a, Value>),
 }
@@ -50,6 +58,9 @@ impl Cell<'_> {
             Cell::Int(i) => Value::from(i),
             Cell::Str(s) => Value::String(s.to_string()),
             Cell::Number(v) | Cell::Json(v) | Cell::Nested(v) => v.into_owned(),
+            Cell::JsonText(text) => {
+                serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
+            }
         }
     }
 }
@@ -122,11 +133,13 @@ impl RowFile {
         self.file_type.name()
     }
 
-    /// Checks one row and appends its text to `out` (cleared first). Nothing is written to
-    /// the file; see [`RowFile::write_row`].
+    /// Checks one row and appends its text to `out` (cleared first); members named in
+    /// `exact` keep their text (see [`ExactText`]). Nothing is written to the file; see
+    /// [`RowFile::write_row`].
     pub fn encode_row(
         &mut self,
         row: &Value,
+        exact: &ExactText,
         dropped: &mut Dropped,
         out: &mut String,
     ) -> Result<(), FieldError> {
@@ -136,8 +149,10 @@ impl RowFile {
         let mut first = true;
         self.begin_row(out);
         for field in &schema.fields {
-            let resolved = rules::resolve(field, row.get(&field.name))
-                .map_err(|e| FieldError::new(&field.name, e))?;
+            let exact_value = exact_json(field, row, exact);
+            let value = exact_value.as_ref().or_else(|| row.get(&field.name));
+            let resolved =
+                rules::resolve(field, value).map_err(|e| FieldError::new(&field.name, e))?;
             if let Resolved::Skip = resolved {
                 continue;
             }
@@ -164,8 +179,11 @@ impl RowFile {
                 .map_err(|e| FieldError::new(&st.name, e))?;
             first = false;
         }
-        if let Some(meta) = dynamic_meta(&schema, row, dropped)? {
-            let cell = Cell::Nested(Cow::Owned(Value::Object(meta)));
+        if let Some(meta) = dynamic_meta(&schema, row, exact, dropped)? {
+            let cell = match meta.into_text() {
+                Ok(text) => Cell::JsonText(Cow::Owned(text)),
+                Err(members) => Cell::Nested(Cow::Owned(Value::Object(members))),
+            };
             self.write_cell(out, DYNAMIC_FIELD, DataType::Json, false, cell, first)
                 .map_err(|e| FieldError::new(DYNAMIC_FIELD, e))?;
         }
@@ -349,8 +367,11 @@ impl<'v> ValueSink<'v> for Scratch {
         Ok(Cell::Str(value))
     }
 
-    fn json(&mut self, value: Cow<'v, Value>) -> Result<Cell<'v>, RuleError> {
-        Ok(Cell::Json(value))
+    fn json(&mut self, value: JsonField<'v>) -> Result<Cell<'v>, RuleError> {
+        Ok(match value {
+            JsonField::Parsed(value) => Cell::Json(value),
+            JsonField::Text(text) => Cell::JsonText(Cow::Borrowed(text)),
+        })
     }
 
     fn floats(&mut self) -> Option<&mut Vec<f32>> {
@@ -430,6 +451,10 @@ fn write_json_cell(out: &mut String, cell: Cell<'_>, indented: bool) {
             // Milvus's JSON reader takes an object or a string of JSON text, not a bare list.
             pyjson::write_str(out, &pyjson::dumps(&v));
         }
+        Cell::JsonText(text) if !text.trim_start().starts_with('{') => {
+            pyjson::write_str(out, &pyjson::text_dumps(&text));
+        }
+        Cell::JsonText(text) => pyjson::write_text(out, &text, indented.then_some(3)),
         Cell::Number(v) | Cell::Json(v) | Cell::Nested(v) => write(out, &v),
     }
 }
@@ -464,6 +489,7 @@ fn write_csv_text(
             out.push_str(s);
         }
         Cell::Json(v) | Cell::Nested(v) => pyjson::write_value(out, &v),
+        Cell::JsonText(text) => pyjson::write_text(out, &text, None),
     }
     Ok(())
 }

@@ -4,10 +4,8 @@
 
 use std::sync::Arc;
 
-use std::borrow::Cow;
-
 use bulkwriter_schema::rules::{
-    self, Resolved, RuleError, ScalarValue, SparseForm, SparseVector, ValueSink,
+    self, JsonField, Resolved, RuleError, ScalarValue, SparseForm, SparseVector, ValueSink,
 };
 use bulkwriter_schema::{CollectionSchema, DYNAMIC_FIELD, DataType, FieldSchema};
 use serde_json::{Map, Value};
@@ -15,7 +13,10 @@ use serde_json::{Map, Value};
 use crate::column::{Column, ColumnData, OffsetOverflow};
 use crate::options::FileType;
 use crate::pyjson;
-use crate::row::{Dropped, FieldError, dynamic_meta, note_struct_keys, row_object, struct_value};
+use crate::row::{
+    Dropped, ExactText, FieldError, dynamic_meta, exact_json, note_struct_keys, row_object,
+    struct_value,
+};
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy)]
@@ -105,10 +106,16 @@ impl SegmentBuffer {
     }
 
     /// Validates one row and appends it; on error nothing of the row is kept.
-    /// Keys that are dropped (no schema field, dynamic field off) are added to `dropped`.
-    pub fn append_row(&mut self, row: &Value, dropped: &mut Dropped) -> Result<(), FieldError> {
+    /// Keys that are dropped (no schema field, dynamic field off) are added to `dropped`;
+    /// members named in `exact` keep their text (see [`ExactText`]).
+    pub fn append_row(
+        &mut self,
+        row: &Value,
+        exact: &ExactText,
+        dropped: &mut Dropped,
+    ) -> Result<(), FieldError> {
         let row = row_object(row)?;
-        let result = self.append_fields(row, dropped);
+        let result = self.append_fields(row, exact, dropped);
         match result {
             Ok(()) => {
                 self.rows += 1;
@@ -168,14 +175,17 @@ impl SegmentBuffer {
     fn append_fields(
         &mut self,
         row: &Map<String, Value>,
+        exact: &ExactText,
         dropped: &mut Dropped,
     ) -> Result<(), FieldError> {
         let schema = Arc::clone(&self.schema);
         let numpy = self.file_type == FileType::Numpy;
         let mut col = 0;
         for field in &schema.fields {
-            let resolved = rules::resolve(field, row.get(&field.name))
-                .map_err(|e| FieldError::new(&field.name, e))?;
+            let exact_value = exact_json(field, row, exact);
+            let value = exact_value.as_ref().or_else(|| row.get(&field.name));
+            let resolved =
+                rules::resolve(field, value).map_err(|e| FieldError::new(&field.name, e))?;
             let column = match resolved {
                 Resolved::Skip => continue,
                 _ => &mut self.columns[col],
@@ -191,9 +201,9 @@ impl SegmentBuffer {
             note_struct_keys(st, value, dropped);
             append_struct(column, st, value).map_err(|e| FieldError::new(&st.name, e))?;
         }
-        if let Some(meta) = dynamic_meta(&schema, row, dropped)? {
+        if let Some(meta) = dynamic_meta(&schema, row, exact, dropped)? {
             self.columns[col]
-                .push_str(&pyjson::dumps(&Value::Object(meta)))
+                .push_str(&meta.dumps())
                 .map_err(|e| FieldError::new(DYNAMIC_FIELD, e.into()))?;
         }
         Ok(())
@@ -256,8 +266,12 @@ impl<'v> ValueSink<'v> for Column {
         Ok(self.push_str(value)?)
     }
 
-    fn json(&mut self, value: Cow<'v, Value>) -> Result<(), RuleError> {
-        Ok(self.push_str(&pyjson::dumps(value.as_ref()))?)
+    fn json(&mut self, value: JsonField<'v>) -> Result<(), RuleError> {
+        let text = match value {
+            JsonField::Parsed(value) => pyjson::dumps(&value),
+            JsonField::Text(text) => pyjson::text_dumps(text),
+        };
+        Ok(self.push_str(&text)?)
     }
 
     fn floats(&mut self) -> Option<&mut Vec<f32>> {

@@ -16,7 +16,7 @@ use crate::encode::store_segment;
 use crate::error::{Result, WriteError};
 use crate::manifest::{MANIFEST_NAME, RunManifest, SegmentRecord};
 use crate::options::{FileType, WriterOptions};
-use crate::row::{Dropped, FieldError};
+use crate::row::{Dropped, ExactText, FieldError};
 use crate::rowtext::RowFile;
 use crate::segment::SegmentBuffer;
 
@@ -451,7 +451,14 @@ impl BulkWriter {
     /// Validates and appends one row (a JSON object). A row that fails validation is not
     /// written and the error names its position (counting from 1) and field.
     pub fn append_row(&mut self, row: &Value) -> Result<()> {
-        let result = self.append_one_row(row);
+        self.append_row_exact(row, &[])
+    }
+
+    /// [`Self::append_row`] for a row parsed from JSON text, with the text of its members
+    /// whose parse lost digits (integers beyond 64 bits, `-0`): JSON fields and `$meta`
+    /// members given so are written from that text, as Python would read it.
+    pub fn append_row_exact(&mut self, row: &Value, exact: &ExactText) -> Result<()> {
+        let result = self.append_one_row(row, exact);
         self.count_rejection(&result);
         result
     }
@@ -463,14 +470,14 @@ impl BulkWriter {
         }
     }
 
-    fn append_one_row(&mut self, row: &Value) -> Result<()> {
+    fn append_one_row(&mut self, row: &Value, exact: &ExactText) -> Result<()> {
         self.rows_seen += 1;
         match &mut self.segment {
             Segment::Columns(buffer) => buffer
-                .append_row(row, &mut self.dropped_keys)
+                .append_row(row, exact, &mut self.dropped_keys)
                 .map_err(|e| field_error(self.rows_seen, e))?,
             Segment::Rows(file) => {
-                file.encode_row(row, &mut self.dropped_keys, &mut self.row_text)
+                file.encode_row(row, exact, &mut self.dropped_keys, &mut self.row_text)
                     .map_err(|e| field_error(self.rows_seen, e))?;
                 let text = std::mem::take(&mut self.row_text);
                 let written = self.write_row_text(&text);
@@ -877,7 +884,7 @@ fn encode_block(
         dropped: Dropped::default(),
     };
     for row in range {
-        let object = match crate::batch::row_object(schema, batch, row) {
+        let (object, exact) = match crate::batch::row_object(schema, batch, row) {
             Ok(object) => object,
             Err(e) => {
                 block.failure = Some(BlockFailure::Batch(e));
@@ -885,7 +892,7 @@ fn encode_block(
             }
         };
         let mut text = String::new();
-        if let Err(e) = encoder.encode_row(&object, &mut block.dropped, &mut text) {
+        if let Err(e) = encoder.encode_row(&object, &exact, &mut block.dropped, &mut text) {
             block.failure = Some(BlockFailure::Field(e));
             break;
         }
