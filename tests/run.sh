@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv="${BULKWRITER_VENV:-$PWD/target/test-venv}"
-if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c, pytest, pymilvus.bulk_writer, zstandard, pyspark" 2>/dev/null \
+if ! "$venv/bin/python" -c "import numpy, pyarrow, ml_dtypes, boto3, azure.storage.blob, google_crc32c, pytest, pymilvus.bulk_writer, zstandard, pyspark, ray.data" 2>/dev/null \
   || [ ! -x "$venv/bin/maturin" ]; then
   echo "tests/run.sh: creating the test venv in $venv" >&2
   python3 -m venv "$venv"

@@ -33,9 +33,9 @@ JOBS = {
                            "max_files_per_request": 5},
     "numpy_mapinarrow": {"api": "mapinarrow", "format": "numpy", "chunk_size": "3MiB"},
     "numpy_datasource_fault": {"api": "datasource", "format": "numpy", "chunk_size": "1MiB",
-                               "fault": True},
+                               "fault": {"partition": FAULT_PARTITION, "batches": 4}},
     "parquet_mapinarrow_fault": {"api": "mapinarrow", "format": "parquet", "chunk_size": "1MiB",
-                                 "fault": True},
+                                 "fault": {"partition": FAULT_PARTITION, "batches": 4}},
 }
 
 
@@ -54,36 +54,43 @@ def spark_missing():
 needs_spark = pytest.mark.skipif(spark_missing() is not None, reason=str(spark_missing()))
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """Runs every job in one Spark session; returns (s3 client, bucket, base, results, truth)."""
+def run_jobs(tmp_path_factory, engine, jobs, script, env, **common):
+    """Runs ``jobs`` ({name: settings}) with ``tests/python/<script>`` in one engine instance,
+    each writing to the local S3 server under its own job id; a job's ``fault`` gets a marker
+    file. Returns (s3 client, bucket, base, results by name, truth table, work folder)."""
     import boto3
 
     endpoint = os.environ["BULKWRITER_TEST_S3_ENDPOINT"]
     bucket = os.environ["BULKWRITER_TEST_S3_BUCKET"]
-    base = f"py/spark-{time.time_ns()}"
+    base = f"py/{engine}-{time.time_ns()}"
     storage = {"aws_endpoint": endpoint, "aws_access_key_id": "test", "aws_secret_access_key": "test",
                "aws_region": "us-east-1", "aws_allow_http": "true"}
-    work = tmp_path_factory.mktemp("spark")
-    jobs = []
-    for name, job in JOBS.items():
+    work = tmp_path_factory.mktemp(engine)
+    specs = []
+    for name, job in jobs.items():
         job = dict(job, path=f"s3://{bucket}/{base}", job_id=name, schema=str(SCHEMA), rows=ROWS,
-                   partitions=PARTITIONS, storage_options=storage)
-        if job.pop("fault", False):
-            job["fault"] = {"partition": FAULT_PARTITION, "batches": 4, "marker": str(work / f"{name}.marker")}
-        jobs.append(job)
-    jobs[0]["truth"] = str(work / "truth.parquet")
-    (work / "jobs.json").write_text(json.dumps(jobs))
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable,
-               SPARK_LOCAL_IP="127.0.0.1")
-    run = subprocess.run([sys.executable, str(ROOT / "tests" / "python" / "spark_job.py"),
+                   storage_options=storage, **common)
+        if job.get("fault"):
+            job["fault"] = dict(job["fault"], marker=str(work / f"{name}.marker"))
+        specs.append(job)
+    specs[0]["truth"] = str(work / "truth.parquet")
+    (work / "jobs.json").write_text(json.dumps(specs))
+    run = subprocess.run([sys.executable, str(ROOT / "tests" / "python" / script),
                           str(work / "jobs.json"), str(work / "result.json")],
-                         env=env, capture_output=True, text=True, timeout=900)
+                         env=dict(os.environ, **env), capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-4000:]
-    results = dict(zip(JOBS, json.loads((work / "result.json").read_text())))
+    results = dict(zip(jobs, json.loads((work / "result.json").read_text())))
     client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
                           aws_secret_access_key="test", region_name="us-east-1")
-    return client, bucket, base, results, pq.read_table(jobs[0]["truth"]), work
+    return client, bucket, base, results, pq.read_table(specs[0]["truth"]), work
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Runs every job in one Spark session; returns what :func:`run_jobs` does."""
+    env = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "SPARK_LOCAL_IP": "127.0.0.1"}
+    return run_jobs(tmp_path_factory, "spark", JOBS, "spark_job.py", env, partitions=PARTITIONS)
 
 
 def read_object(client, bucket, key):

@@ -7,12 +7,13 @@ pymilvus's ``bulk_writer`` API. Switch with one line::
 files (the differences are deliberate and listed in the README). Beyond pymilvus:
 ``append_batch`` takes Arrow data or a pandas DataFrame with no Python object per value, and
 ``convert`` runs the ``bulkwriter convert`` command's conversion of whole datasets, and
-``bulkwriter.spark`` converts a Spark DataFrame on many tasks into one import plan.
+``bulkwriter.spark`` (a Spark DataFrame) and ``bulkwriter.ray`` (a Ray Dataset) convert on
+many tasks into one import plan.
 """
 
 import json
 import sys
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 from . import _native
 from ._errors import error_class, raises_bulkwriter_error
