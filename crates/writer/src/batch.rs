@@ -321,18 +321,73 @@ impl<'a> FastPath<'a> {
     }
 }
 
-/// Row `row` of a batch as a JSON object, for file types written row by row. Null cells of
-/// columns that match no field are left out, as the column path leaves them out of `$meta`;
-/// a `$meta` column given as JSON text is parsed, and its text kept when the parse loses
-/// digits (see [`ExactText`](crate::ExactText)).
+/// A FLOAT_VECTOR column of a batch that row files print straight from its float32 values,
+/// with no JSON value per element: a list of float32 without nulls, for a field that takes
+/// values. [`row_object`] leaves these columns out.
+pub(crate) struct FloatVectorColumn<'a> {
+    /// The column's position in the batch.
+    index: usize,
+    /// The field's name.
+    pub name: &'a str,
+    /// Where each row's values start in `values`, and where the last row's end.
+    offsets: Vec<usize>,
+    values: &'a [f32],
+}
+
+impl<'a> FloatVectorColumn<'a> {
+    /// Row `row`'s vector.
+    pub fn row(&self, row: usize) -> &'a [f32] {
+        &self.values[self.offsets[row]..self.offsets[row + 1]]
+    }
+}
+
+/// The batch's columns that row files print as [`FloatVectorColumn`]s.
+pub(crate) fn float_vector_columns<'a>(
+    schema: &CollectionSchema,
+    batch: &'a RecordBatch,
+) -> Vec<FloatVectorColumn<'a>> {
+    let columns = batch.schema_ref().fields().iter().zip(batch.columns());
+    columns
+        .enumerate()
+        .filter_map(|(index, (arrow_field, array))| {
+            let field = schema.field(arrow_field.name())?;
+            // A function's output is refused whatever its value: the row path says so.
+            if field.data_type != DataType::FloatVector
+                || field.is_function_output
+                || array.null_count() > 0
+            {
+                return None;
+            }
+            let (offsets, child) = list_parts(array.as_ref())?;
+            let floats = child.as_primitive_opt::<Float32Type>()?;
+            (floats.null_count() == 0).then(|| FloatVectorColumn {
+                index,
+                name: arrow_field.name(),
+                offsets,
+                values: floats.values(),
+            })
+        })
+        .collect()
+}
+
+/// Row `row` of a batch as a JSON object, for file types written row by row, without the
+/// `vectors` columns (printed from their values). Null cells of columns that match no field
+/// are left out, as the column path leaves them out of `$meta`; a `$meta` column given as
+/// JSON text is parsed, and its text kept when the parse loses digits (see
+/// [`ExactText`](crate::ExactText)).
 pub(crate) fn row_object(
     schema: &CollectionSchema,
     batch: &RecordBatch,
+    vectors: &[FloatVectorColumn],
     row: usize,
 ) -> Result<(Value, Vec<(String, String)>), BatchError> {
     let mut object = Map::new();
     let mut exact = Vec::new();
-    for (field, array) in batch.schema_ref().fields().iter().zip(batch.columns()) {
+    let columns = batch.schema_ref().fields().iter().zip(batch.columns());
+    for (index, (field, array)) in columns.enumerate() {
+        if vectors.iter().any(|v| v.index == index) {
+            continue;
+        }
         let name = field.name();
         let field = schema.field(name);
         let struct_field = schema.struct_fields.iter().find(|s| &s.name == name);

@@ -96,6 +96,32 @@ pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
     }
 }
 
+/// Appends a list of float32 values as `json.dumps` writes the doubles they widen to, or as
+/// [`write_value_indented`] writes them `level` levels deep when `indent` is `Some(level)`.
+pub fn write_floats(out: &mut String, values: &[f32], indent: Option<usize>) {
+    if values.is_empty() {
+        out.push_str("[]");
+        return;
+    }
+    out.push('[');
+    for (i, v) in values.iter().enumerate() {
+        match (indent, i) {
+            (None, 0) => {}
+            (None, _) => out.push_str(", "),
+            (Some(level), i) => {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                out.extend(std::iter::repeat_n(' ', 2 * (level + 1)));
+            }
+        }
+        write_float(out, *v as f64);
+    }
+    if let Some(level) = indent {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(' ', 2 * level));
+    }
+    out.push(']');
+}
+
 /// A JSON string literal with `ensure_ascii=True` escaping.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -268,7 +294,7 @@ pub fn write_float32(out: &mut String, v: f32) {
 /// its text is kept (fixed notation is spelled alike; a scientific exponent gets Python's two
 /// digits), otherwise the digits are laid out again.
 fn write_shortest(out: &mut String, text: &str, fixed: bool) {
-    match (text.find('e'), fixed) {
+    match (exponent_at(text), fixed) {
         (None, true) => out.push_str(text),
         (Some(e), false) => {
             out.push_str(&text[..=e]);
@@ -286,6 +312,15 @@ fn write_shortest(out: &mut String, text: &str, fixed: bool) {
         }
         _ => Digits::parse(text).write(out, fixed),
     }
+}
+
+/// Where zmij's text has its exponent marker. The exponent is at most four bytes after it
+/// (`e-7`, `e+16`, `e-324`), so only the last five bytes are looked at: this runs once per
+/// float printed, and a general search costs more than the rest of the layout.
+fn exponent_at(text: &str) -> Option<usize> {
+    let start = text.len().saturating_sub(5);
+    let tail = &text.as_bytes()[start..];
+    tail.iter().position(|&b| b == b'e').map(|i| start + i)
 }
 
 fn non_finite(v: f64) -> &'static str {

@@ -48,6 +48,8 @@ enum Cell<'a> {
     JsonText(Cow<'a, str>),
     /// Vectors, arrays, sparse vectors, structs and `$meta`: JSON in every row format.
     Nested(Cow<'a, Value>),
+    /// A float vector read from float32 values (see [`RowVectors`]).
+    Floats(&'a [f32]),
 }
 
 impl Cell<'_> {
@@ -61,9 +63,15 @@ impl Cell<'_> {
             Cell::JsonText(text) => {
                 serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text.into_owned()))
             }
+            Cell::Floats(values) => values.iter().map(|v| Value::from(*v as f64)).collect(),
         }
     }
 }
+
+/// Float vectors of a row given as float32 values instead of JSON (Arrow input): the
+/// field's name and the row's values. They are checked by the same rules and printed as
+/// their JSON would be (each value as the double it widens to).
+pub(crate) type RowVectors<'a> = [(&'a str, &'a [f32])];
 
 /// Reused buffers for checking vectors without allocating per row.
 #[derive(Default)]
@@ -134,12 +142,14 @@ impl RowFile {
     }
 
     /// Checks one row and appends its text to `out` (cleared first); members named in
-    /// `exact` keep their text (see [`ExactText`]). Nothing is written to the file; see
+    /// `exact` keep their text (see [`ExactText`]), and float vectors named in `vectors` are
+    /// taken from there, not from `row`. Nothing is written to the file; see
     /// [`RowFile::write_row`].
     pub fn encode_row(
         &mut self,
         row: &Value,
         exact: &ExactText,
+        vectors: &RowVectors,
         dropped: &mut Dropped,
         out: &mut String,
     ) -> Result<(), FieldError> {
@@ -149,6 +159,21 @@ impl RowFile {
         let mut first = true;
         self.begin_row(out);
         for field in &schema.fields {
+            if let Some((_, values)) = vectors.iter().find(|(name, _)| *name == field.name) {
+                float_vector_values(field, values).map_err(|e| FieldError::new(&field.name, e))?;
+                let ambiguous_null = field.nullable || field.default_value.is_some();
+                self.write_cell(
+                    out,
+                    &field.name,
+                    field.data_type,
+                    ambiguous_null,
+                    Cell::Floats(values),
+                    first,
+                )
+                .map_err(|e| FieldError::new(&field.name, e))?;
+                first = false;
+                continue;
+            }
             let exact_value = exact_json(field, row, exact);
             let value = exact_value.as_ref().or_else(|| row.get(&field.name));
             let resolved =
@@ -337,6 +362,18 @@ fn field_cell<'a>(
     }
 }
 
+/// Checks a float vector given as float32 values, as [`rules::check_value`] checks one
+/// given as JSON.
+fn float_vector_values(field: &FieldSchema, values: &[f32]) -> Result<(), RuleError> {
+    if values.len() != field.dim() {
+        return Err(rules::dim_error(field, values.len()));
+    }
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(bad) => Err(rules::non_finite_error(field, *bad as f64)),
+        None => Ok(()),
+    }
+}
+
 /// Checks a value with the field's rules.
 fn value_cell<'a>(
     field: &'a FieldSchema,
@@ -455,6 +492,7 @@ fn write_json_cell(out: &mut String, cell: Cell<'_>, indented: bool) {
             pyjson::write_str(out, &pyjson::text_dumps(&text));
         }
         Cell::JsonText(text) => pyjson::write_text(out, &text, indented.then_some(3)),
+        Cell::Floats(values) => pyjson::write_floats(out, values, indented.then_some(3)),
         Cell::Number(v) | Cell::Json(v) | Cell::Nested(v) => write(out, &v),
     }
 }
@@ -490,6 +528,7 @@ fn write_csv_text(
         }
         Cell::Json(v) | Cell::Nested(v) => pyjson::write_value(out, &v),
         Cell::JsonText(text) => pyjson::write_text(out, &text, None),
+        Cell::Floats(values) => pyjson::write_floats(out, values, None),
     }
     Ok(())
 }

@@ -477,7 +477,7 @@ impl BulkWriter {
                 .append_row(row, exact, &mut self.dropped_keys)
                 .map_err(|e| field_error(self.rows_seen, e))?,
             Segment::Rows(file) => {
-                file.encode_row(row, exact, &mut self.dropped_keys, &mut self.row_text)
+                file.encode_row(row, exact, &[], &mut self.dropped_keys, &mut self.row_text)
                     .map_err(|e| field_error(self.rows_seen, e))?;
                 let text = std::mem::take(&mut self.row_text);
                 let written = self.write_row_text(&text);
@@ -589,6 +589,7 @@ impl BulkWriter {
         let csv = self.options.csv.clone();
         let rows = batch.num_rows();
         let first = self.rows_seen;
+        let vectors = crate::batch::float_vector_columns(&schema, batch);
         let wave = ENCODE_BLOCK_ROWS * rayon::current_num_threads().max(1) * 2;
         for wave_start in (0..rows).step_by(wave) {
             let wave_end = (wave_start + wave).min(rows);
@@ -600,7 +601,7 @@ impl BulkWriter {
                     // Each block encodes with its own scratch buffers.
                     let encoder = RowFile::new(Arc::clone(&schema), file_type, csv.clone());
                     let end = (start + ENCODE_BLOCK_ROWS).min(wave_end);
-                    encode_block(encoder, &schema, batch, start..end)
+                    encode_block(encoder, &schema, batch, &vectors, start..end)
                 })
                 .collect();
             for block in blocks {
@@ -871,11 +872,13 @@ enum BlockFailure {
     Field(FieldError),
 }
 
-/// Encodes rows `range` of `batch`, stopping at the first bad row.
+/// Encodes rows `range` of `batch`, stopping at the first bad row; the `vectors` columns
+/// are printed from their float32 values.
 fn encode_block(
     mut encoder: RowFile,
     schema: &CollectionSchema,
     batch: &RecordBatch,
+    vectors: &[crate::batch::FloatVectorColumn],
     range: std::ops::Range<usize>,
 ) -> EncodedBlock {
     let mut block = EncodedBlock {
@@ -883,19 +886,28 @@ fn encode_block(
         failure: None,
         dropped: Dropped::default(),
     };
+    let mut row_vectors = Vec::with_capacity(vectors.len());
+    let mut last_len = 0;
     for row in range {
-        let (object, exact) = match crate::batch::row_object(schema, batch, row) {
+        row_vectors.clear();
+        row_vectors.extend(vectors.iter().map(|v| (v.name, v.row(row))));
+        let (object, exact) = match crate::batch::row_object(schema, batch, vectors, row) {
             Ok(object) => object,
             Err(e) => {
                 block.failure = Some(BlockFailure::Batch(e));
                 break;
             }
         };
-        let mut text = String::new();
-        if let Err(e) = encoder.encode_row(&object, &exact, &mut block.dropped, &mut text) {
+        // Rows of a batch are alike in size: sized from the last one, a row's text does not
+        // grow (and copy itself) a dozen times.
+        let mut text = String::with_capacity(last_len + last_len / 8);
+        if let Err(e) =
+            encoder.encode_row(&object, &exact, &row_vectors, &mut block.dropped, &mut text)
+        {
             block.failure = Some(BlockFailure::Field(e));
             break;
         }
+        last_len = text.len();
         block.texts.push(text);
     }
     block

@@ -201,6 +201,53 @@ def test_append_batch_takes_arrow_and_pandas_and_writes_what_append_row_writes(t
         LocalBulkWriter(str(MEDIUM_SCHEMA), str(tmp_path / "bad")).append_batch(bad)
 
 
+def medium_schema():
+    from pymilvus import CollectionSchema, DataType, FieldSchema
+
+    varchar = dict(dtype=DataType.VARCHAR, max_length=512)
+    return CollectionSchema(fields=[
+        FieldSchema(name="id", dtype=DataType.INT64, is_primary=True, auto_id=False),
+        FieldSchema(name="title", **varchar),
+        FieldSchema(name="vector", dtype=DataType.FLOAT_VECTOR, dim=768),
+        FieldSchema(name="link", **varchar),
+        FieldSchema(name="reading_time", dtype=DataType.INT64),
+        FieldSchema(name="publication", **varchar),
+        FieldSchema(name="claps", dtype=DataType.INT64),
+        FieldSchema(name="responses", dtype=DataType.INT64),
+    ])
+
+
+@pytest.mark.parametrize("file_type", ["JSON", "JSONL", "CSV"])
+def test_row_files_from_arrow_float32_vectors_are_what_pymilvus_writes_from_numpy_rows(file_type, tmp_path, medium_rows):
+    """Row files print an Arrow float32 vector straight from its values; pymilvus, given the
+    same vectors as numpy float32 arrays, prints the doubles they widen to. Values that take
+    every notation (1e-05, 1e+16, subnormals, -0.0, float32's largest) are mixed in."""
+    from pymilvus.bulk_writer import BulkFileType as TheirFileType
+    from pymilvus.bulk_writer import LocalBulkWriter as TheirWriter
+
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((len(medium_rows), 768)).astype(np.float32)
+    vectors[0, :8] = [1e-5, 1e16, 1.5e-42, -0.0, 3.4028235e38, 0.1, 123456.79, 1e-4]
+    vectors[1] *= np.float32(1e-7)
+    rows = [dict(row, vector=vector) for row, vector in zip(medium_rows, vectors)]
+    theirs = TheirWriter(schema=medium_schema(), local_path=str(tmp_path / "pymilvus"),
+                         file_type=getattr(TheirFileType, file_type))
+    for row in rows:
+        theirs.append_row(row)
+    theirs.commit()
+    columns = {name: [row[name] for row in medium_rows] for name in medium_rows[0] if name != "vector"}
+    for layout in ["fixed_size_list", "list"]:
+        flat = pa.array(vectors.reshape(-1))
+        vector = (pa.FixedSizeListArray.from_arrays(flat, 768) if layout == "fixed_size_list" else
+                  pa.ListArray.from_arrays(pa.array(np.arange(0, vectors.size + 1, 768, dtype=np.int32)), flat))
+        ours = LocalBulkWriter(str(MEDIUM_SCHEMA), str(tmp_path / layout), file_type=getattr(BulkFileType, file_type))
+        ours.append_batch(pa.table(dict(columns, vector=vector)).select(list(medium_rows[0])))
+        ours.commit()
+        assert len(ours.batch_files) == len(theirs.batch_files) == 1
+        a, b = ours.batch_files[0][0], theirs.batch_files[0][0]
+        assert Path(a).read_bytes() == Path(b).read_bytes(), (layout, a, b)
+
+
 def test_commit_releases_the_gil(tmp_path):
     schema = {"fields": [{"name": "id", "type": "INT64", "is_primary": True},
                          {"name": "v", "type": "FLOAT_VECTOR", "params": {"dim": 256}}]}
