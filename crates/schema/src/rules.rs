@@ -244,6 +244,18 @@ pub fn non_finite_error(field: &FieldSchema, v: f64) -> RuleError {
     )
 }
 
+/// A FLOAT_VECTOR given as float32 values (Arrow input): as long as the field's dim, every
+/// value finite, as [`check_value`] checks one given as JSON.
+pub fn float32_vector(field: &FieldSchema, values: &[f32]) -> Rule<()> {
+    if values.len() != field.dim() {
+        return Err(dim_error(field, values.len()));
+    }
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(bad) => Err(non_finite_error(field, *bad as f64)),
+        None => Ok(()),
+    }
+}
+
 /// Whether a parsed value holds a number whose JSON text serde_json could not keep: an
 /// integer beyond 64 bits (parsed as a float at or above 2^63 in size) or `-0` (parsed as
 /// -0.0). Python keeps both as integers, so a JSON value holding one is written from its

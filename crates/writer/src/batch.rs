@@ -287,12 +287,7 @@ impl<'a> FastPath<'a> {
             }
             FastPath::FloatVector(offsets, values) => {
                 let row_values = &values[offsets[row]..offsets[row + 1]];
-                if row_values.len() != field.dim() {
-                    return Err(err(rules::dim_error(field, row_values.len())));
-                }
-                if let Some(bad) = row_values.iter().find(|v| !v.is_finite()) {
-                    return Err(err(rules::non_finite_error(field, *bad as f64)));
-                }
+                rules::float32_vector(field, row_values).map_err(err)?;
                 if let Some(out) = column.float_vector_values() {
                     out.extend_from_slice(row_values);
                 }

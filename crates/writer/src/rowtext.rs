@@ -159,30 +159,22 @@ impl RowFile {
         let mut first = true;
         self.begin_row(out);
         for field in &schema.fields {
-            if let Some((_, values)) = vectors.iter().find(|(name, _)| *name == field.name) {
-                float_vector_values(field, values).map_err(|e| FieldError::new(&field.name, e))?;
-                let ambiguous_null = field.nullable || field.default_value.is_some();
-                self.write_cell(
-                    out,
-                    &field.name,
-                    field.data_type,
-                    ambiguous_null,
-                    Cell::Floats(values),
-                    first,
-                )
-                .map_err(|e| FieldError::new(&field.name, e))?;
-                first = false;
-                continue;
-            }
+            let in_field = |e| FieldError::new(&field.name, e);
             let exact_value = exact_json(field, row, exact);
-            let value = exact_value.as_ref().or_else(|| row.get(&field.name));
-            let resolved =
-                rules::resolve(field, value).map_err(|e| FieldError::new(&field.name, e))?;
-            if let Resolved::Skip = resolved {
-                continue;
-            }
-            let cell = field_cell(field, resolved, &mut self.scratch)
-                .map_err(|e| FieldError::new(&field.name, e))?;
+            let cell = match vectors.iter().find(|(name, _)| *name == field.name) {
+                Some((_, values)) => {
+                    rules::float32_vector(field, values).map_err(in_field)?;
+                    Cell::Floats(values)
+                }
+                None => {
+                    let value = exact_value.as_ref().or_else(|| row.get(&field.name));
+                    let resolved = rules::resolve(field, value).map_err(in_field)?;
+                    if let Resolved::Skip = resolved {
+                        continue;
+                    }
+                    field_cell(field, resolved, &mut self.scratch).map_err(in_field)?
+                }
+            };
             let ambiguous_null = field.nullable || field.default_value.is_some();
             self.write_cell(
                 out,
@@ -192,7 +184,7 @@ impl RowFile {
                 cell,
                 first,
             )
-            .map_err(|e| FieldError::new(&field.name, e))?;
+            .map_err(in_field)?;
             first = false;
         }
         for st in &schema.struct_fields {
@@ -359,18 +351,6 @@ fn field_cell<'a>(
             DefaultValue::String(s) => Cell::Str(s),
         }),
         Resolved::Null | Resolved::Skip => Ok(Cell::Null),
-    }
-}
-
-/// Checks a float vector given as float32 values, as [`rules::check_value`] checks one
-/// given as JSON.
-fn float_vector_values(field: &FieldSchema, values: &[f32]) -> Result<(), RuleError> {
-    if values.len() != field.dim() {
-        return Err(rules::dim_error(field, values.len()));
-    }
-    match values.iter().find(|v| !v.is_finite()) {
-        Some(bad) => Err(rules::non_finite_error(field, *bad as f64)),
-        None => Ok(()),
     }
 }
 
