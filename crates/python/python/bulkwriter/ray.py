@@ -11,7 +11,7 @@ straight to the output, ``<path>/<job_id>/p<task index>-r<8 hex>/``; a task retr
 its worker died writes a new run. When every task has succeeded, the driver
 (``on_write_complete``) checks that each task index was committed once, removes every run it
 was not told of (a killed attempt's), and writes ``<job_id>/plan.json``, as
-``bulkwriter.spark`` does (the layout is described there). A failed write removes the job's
+``bulkwriter.spark`` does (the layout is described in ``bulkwriter._job``). A failed write removes the job's
 folder. Workers need this package installed (a runtime environment or an image).
 """
 
@@ -34,7 +34,7 @@ class MilvusBulkDatasink(Datasink):
     """``ds.write_datasink(MilvusBulkDatasink(schema, path, file_type, **options))``: writes
     a Ray Dataset as import files. Columns are matched to the schema's fields by name.
     ``options``: ``job_id``, ``storage_options``, ``chunk_size``, ``max_files_per_request``,
-    ``max_file_size``, ``csv_sep``, ``csv_null`` (see :class:`bulkwriter.spark.SparkJob`).
+    ``max_file_size``, ``csv_sep``, ``csv_null`` (see :class:`bulkwriter._job.DistributedJob`).
     After the write, :attr:`plan` holds the import plan."""
 
     def __init__(self, schema, path: str, file_type="parquet", **options):
@@ -51,8 +51,10 @@ class MilvusBulkDatasink(Datasink):
         return self.job.write_run(batches, run_id, {"ray": {"job": self.job.job_id, "partition": partition}})
 
     def on_write_complete(self, write_result) -> None:
-        manifests = getattr(write_result, "write_returns", write_result)
-        self.plan = self.job.commit([m for m in manifests if m is not None])
+        # One return per write task: a task that returned nothing is a partition missing
+        # from the plan, and commit says so.
+        returns = list(getattr(write_result, "write_returns", write_result))
+        self.plan = self.job.commit([m for m in returns if m is not None], partitions=len(returns))
 
     def on_write_failed(self, error: Exception) -> None:
         self.job.abort()
