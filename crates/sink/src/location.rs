@@ -350,26 +350,49 @@ pub fn open_store(
             }
             Arc::new(local_store(Path::new(&location.bucket))?.0)
         }
-        Scheme::S3 => Arc::new(
-            s3_builder(location, options)?
-                .build()
-                .map_err(build_error)?,
-        ),
-        Scheme::Oss => Arc::new(
-            oss_builder(location, options, &process_env)?
-                .build()
-                .map_err(build_error)?,
-        ),
+        Scheme::S3 => {
+            let builder = s3_builder(location, options)?;
+            check_endpoint(builder.get_config_value(&AmazonS3ConfigKey::Endpoint))?;
+            Arc::new(builder.build().map_err(build_error)?)
+        }
+        Scheme::Oss => {
+            let builder = oss_builder(location, options, &process_env)?;
+            check_endpoint(builder.get_config_value(&AmazonS3ConfigKey::Endpoint))?;
+            Arc::new(builder.build().map_err(build_error)?)
+        }
         Scheme::Gcs => Arc::new(
             gcs_builder(location, options)?
                 .build()
                 .map_err(build_error)?,
         ),
-        Scheme::Azure => Arc::new(
-            azure_builder(location, options)?
-                .build()
-                .map_err(build_error)?,
-        ),
+        Scheme::Azure => {
+            let builder = azure_builder(location, options)?;
+            check_endpoint(builder.get_config_value(&AzureConfigKey::Endpoint))?;
+            Arc::new(builder.build().map_err(build_error)?)
+        }
+    })
+}
+
+/// Refuses an endpoint (from the options or the environment) that is not an absolute http or
+/// https URL with a host: object_store would panic on it at the first request. The value is
+/// described, not shown, as it may carry credentials.
+fn check_endpoint(endpoint: Option<String>) -> Result<(), SinkError> {
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    let reason = match url::Url::parse(endpoint.trim()) {
+        _ if endpoint.trim().is_empty() => "it is empty".to_string(),
+        Err(url::ParseError::RelativeUrlWithoutBase) => "it has no scheme".to_string(),
+        Err(e) => format!("it is not a URL ({e})"),
+        Ok(url) if !matches!(url.scheme(), "http" | "https") => {
+            format!("its scheme is {}, not http or https", url.scheme())
+        }
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => "it has no host".to_string(),
+        Ok(_) => return Ok(()),
+    };
+    Err(SinkError::Option {
+        key: "endpoint".into(),
+        reason: format!("{reason}: give an http:// or https:// URL, such as http://127.0.0.1:9000"),
     })
 }
 
@@ -458,6 +481,44 @@ mod tests {
         ] {
             assert!(OutputLocation::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_an_http_url_is_refused_before_object_store_panics_on_it() {
+        let endpoint = |value: &str| -> String {
+            let location = OutputLocation::parse("s3://bucket/p").unwrap();
+            let options = opts(&[
+                ("endpoint", value),
+                ("access_key_id", "k"),
+                ("secret_access_key", "s"),
+            ]);
+            match open_store(&location, &options) {
+                Ok(_) => "accepted".into(),
+                Err(e) => e.to_string(),
+            }
+        };
+        for (value, reason) in [
+            ("", "it is empty"),
+            ("localhost:9000", "its scheme is localhost"),
+            ("127.0.0.1:9000", "it has no scheme"),
+            ("ftp://host", "its scheme is ftp"),
+            ("http://", "it is not a URL (empty host)"),
+        ] {
+            let text = endpoint(value);
+            assert!(
+                text.starts_with("storage option 'endpoint': ") && text.contains(reason),
+                "{value:?}: {text}"
+            );
+        }
+        assert_eq!(endpoint("http://127.0.0.1:9000"), "accepted");
+        let location = OutputLocation::parse("az://container/p").unwrap();
+        let options = opts(&[
+            ("endpoint", "localhost:10000"),
+            ("account_name", "a"),
+            ("access_key", "YQ=="),
+        ]);
+        let text = open_store(&location, &options).err().unwrap().to_string();
+        assert!(text.contains("its scheme is localhost"), "{text}");
     }
 
     #[test]
