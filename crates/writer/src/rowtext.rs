@@ -517,20 +517,20 @@ fn write_csv_text(
 /// doubled) when it holds the separator, a quote or a line break, or when it is the only,
 /// empty, cell of its line (which would otherwise be a blank line).
 fn push_csv_cell(out: &mut String, text: &str, separator: char, single_column: bool) {
-    let quote = text
-        .chars()
-        .any(|c| c == separator || c == '"' || c == '\n' || c == '\r')
-        || (single_column && text.is_empty());
+    let special = |c: char| c == separator || c == '"' || c == '\n' || c == '\r';
+    let quote = text.contains(special) || (single_column && text.is_empty());
     if !quote {
         out.push_str(text);
         return;
     }
+    // Whole slices between quotes, not a push per char: a vector cell is kilobytes long.
+    out.reserve(text.len() + 2);
     out.push('"');
-    for c in text.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
+    let mut parts = text.split('"');
+    out.push_str(parts.next().unwrap_or_default());
+    for part in parts {
+        out.push_str("\"\"");
+        out.push_str(part);
     }
     out.push('"');
 }
