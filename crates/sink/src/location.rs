@@ -380,14 +380,15 @@ fn check_endpoint(endpoint: Option<String>) -> Result<(), SinkError> {
     let Some(endpoint) = endpoint else {
         return Ok(());
     };
-    let reason = match url::Url::parse(endpoint.trim()) {
-        _ if endpoint.trim().is_empty() => "it is empty".to_string(),
+    let endpoint = endpoint.trim();
+    // An http or https URL always has a host: the url crate refuses one without.
+    let reason = match url::Url::parse(endpoint) {
+        _ if endpoint.is_empty() => "it is empty".to_string(),
         Err(url::ParseError::RelativeUrlWithoutBase) => "it has no scheme".to_string(),
         Err(e) => format!("it is not a URL ({e})"),
         Ok(url) if !matches!(url.scheme(), "http" | "https") => {
             format!("its scheme is {}, not http or https", url.scheme())
         }
-        Ok(url) if url.host_str().is_none_or(str::is_empty) => "it has no host".to_string(),
         Ok(_) => return Ok(()),
     };
     Err(SinkError::Option {

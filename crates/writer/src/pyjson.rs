@@ -61,10 +61,6 @@ pub fn write_value(out: &mut String, value: &Value) {
 /// Appends `json.dumps(value, indent=2)` as it appears `level` levels deep: every list item
 /// and object member on its own line, indented two spaces a level; `[]` and `{}` when empty.
 pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
-    let newline = |out: &mut String, level: usize| {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', 2 * level));
-    };
     match value {
         Value::Array(items) if !items.is_empty() => {
             out.push('[');
@@ -72,10 +68,10 @@ pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
                 if i > 0 {
                     out.push(',');
                 }
-                newline(out, level + 1);
+                new_line(out, level + 1);
                 write_value_indented(out, item, level + 1);
             }
-            newline(out, level);
+            new_line(out, level);
             out.push(']');
         }
         Value::Object(map) if !map.is_empty() => {
@@ -84,16 +80,22 @@ pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
                 if i > 0 {
                     out.push(',');
                 }
-                newline(out, level + 1);
+                new_line(out, level + 1);
                 write_str(out, key);
                 out.push_str(": ");
                 write_value_indented(out, item, level + 1);
             }
-            newline(out, level);
+            new_line(out, level);
             out.push('}');
         }
         other => write_value(out, other),
     }
+}
+
+/// Starts a new line indented for `level` levels, as `json.dumps(indent=2)` does.
+fn new_line(out: &mut String, level: usize) {
+    out.push('\n');
+    out.extend(std::iter::repeat_n(' ', 2 * level));
 }
 
 /// Appends a list of float32 values as `json.dumps` writes the doubles they widen to, or as
@@ -105,19 +107,20 @@ pub fn write_floats(out: &mut String, values: &[f32], indent: Option<usize>) {
     }
     out.push('[');
     for (i, v) in values.iter().enumerate() {
-        match (indent, i) {
-            (None, 0) => {}
-            (None, _) => out.push_str(", "),
-            (Some(level), i) => {
-                out.push_str(if i == 0 { "\n" } else { ",\n" });
-                out.extend(std::iter::repeat_n(' ', 2 * (level + 1)));
+        match indent {
+            None if i > 0 => out.push_str(", "),
+            None => {}
+            Some(level) => {
+                if i > 0 {
+                    out.push(',');
+                }
+                new_line(out, level + 1);
             }
         }
         write_float(out, *v as f64);
     }
     if let Some(level) = indent {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', 2 * level));
+        new_line(out, level);
     }
     out.push(']');
 }
