@@ -8,7 +8,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Float32Array, Float64Array, Int8Array, Int16Array, Int32Array,
     Int64Array, ListArray, StringArray, StructArray, UInt8Array,
 };
-use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{NullBuffer, OffsetBuffer, ScalarBuffer, ToByteSlice};
 use arrow_schema::{DataType as ArrowType, Field, Fields};
 use bulkwriter_schema::{DataType, FieldSchema, StructFieldSchema};
 use bulkwriter_schema::{DefaultValue, NumpyDtype};
@@ -542,19 +542,34 @@ impl Column {
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
         const BLOCK: usize = 1 << 20;
-        let mut shape = vec![self.len];
-        if width > 0 {
-            shape.push(width);
-        }
-        let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
-        // Sends the block once it is full (or at the end).
-        let mut emit = |block: &mut Vec<u8>, last: bool| -> std::io::Result<()> {
+        /// Sends the block once it is full (or, at the end, whatever it holds).
+        fn emit(
+            out: &mut impl std::io::Write,
+            block: &mut Vec<u8>,
+            last: bool,
+        ) -> std::io::Result<()> {
             if block.len() >= BLOCK || (last && !block.is_empty()) {
                 out.write_all(block)?;
                 block.clear();
             }
             Ok(())
-        };
+        }
+        /// Sends what the block holds, then `payload` as it lies, in blocks.
+        fn emit_bytes(
+            out: &mut impl std::io::Write,
+            block: &mut Vec<u8>,
+            payload: &[u8],
+        ) -> std::io::Result<()> {
+            emit(out, block, true)?;
+            payload
+                .chunks(BLOCK)
+                .try_for_each(|chunk| out.write_all(chunk))
+        }
+        let mut shape = vec![self.len];
+        if width > 0 {
+            shape.push(width);
+        }
+        let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
         if let ColumnData::Utf8 { .. } = &self.data {
             let longest = self
                 .strings()
@@ -570,23 +585,34 @@ impl Column {
                     n += 1;
                 }
                 block.extend(std::iter::repeat_n(0u8, (longest - n) * 4));
-                emit(&mut block, false)?;
+                emit(out, &mut block, false)?;
             }
-            return emit(&mut block, true);
+            return emit(out, &mut block, true);
         }
         block.extend_from_slice(&crate::npy::header(&dtype.descr(0), &shape));
+        // NPY payloads are little-endian, as numbers lie in memory on a little-endian
+        // machine: there they go to `out` as they are, without a copy per value.
         macro_rules! numbers {
             ($values:expr, $bytes:expr) => {
-                for chunk in $values.chunks(BLOCK / 8) {
-                    for x in chunk {
-                        block.extend_from_slice(&$bytes(*x));
+                if cfg!(target_endian = "little") {
+                    emit_bytes(out, &mut block, $values.as_slice().to_byte_slice())?;
+                } else {
+                    for chunk in $values.chunks(BLOCK / 8) {
+                        for x in chunk {
+                            block.extend_from_slice(&$bytes(*x));
+                        }
+                        emit(out, &mut block, false)?;
                     }
-                    emit(&mut block, false)?;
                 }
             };
         }
         match &self.data {
-            ColumnData::Bool(v) => numbers!(v, |b: bool| [b as u8]),
+            ColumnData::Bool(v) => {
+                for chunk in v.chunks(BLOCK) {
+                    block.extend(chunk.iter().map(|&b| u8::from(b)));
+                    emit(out, &mut block, false)?;
+                }
+            }
             ColumnData::Int8(v) | ColumnData::Int8Vector { values: v, .. } => {
                 numbers!(v, |x: i8| x.to_le_bytes())
             }
@@ -597,14 +623,9 @@ impl Column {
                 numbers!(v, f32::to_le_bytes)
             }
             ColumnData::Float64(v) => numbers!(v, f64::to_le_bytes),
-            ColumnData::ByteVector { values, .. } => {
-                for chunk in values.chunks(BLOCK) {
-                    block.extend_from_slice(chunk);
-                    emit(&mut block, false)?;
-                }
-            }
+            ColumnData::ByteVector { values, .. } => emit_bytes(out, &mut block, values)?,
             ColumnData::Utf8 { .. } | ColumnData::List { .. } | ColumnData::StructList { .. } => {}
         }
-        emit(&mut block, true)
+        emit(out, &mut block, true)
     }
 }
