@@ -121,6 +121,10 @@ pub struct StoredFile {
 /// small enough that a file being written holds little memory.
 pub const PART_SIZE: usize = 8 << 20;
 
+/// Room beyond [`PART_SIZE`] in a part's buffer for the write that fills it: writers hand
+/// over blocks of up to about 1 MiB.
+const PART_SLACK: usize = 1 << 20;
+
 /// Parts of one streamed file uploading at once; a writer waits for the oldest beyond this.
 const PARTS_IN_FLIGHT: usize = 2;
 
@@ -614,6 +618,9 @@ impl FileUpload {
         self.crc32c = crc32c::crc32c_append(self.crc32c, data);
         if self.buffer.len() >= PART_SIZE {
             self.send_part()?;
+            // A file this long goes on: its next part gets its full size at once rather than
+            // growing to it by doubling, which copies it about once more.
+            self.buffer.reserve_exact(PART_SIZE + PART_SLACK);
         }
         Ok(())
     }

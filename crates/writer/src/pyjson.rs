@@ -94,8 +94,15 @@ pub fn write_value_indented(out: &mut String, value: &Value, level: usize) {
 
 /// Starts a new line indented for `level` levels, as `json.dumps(indent=2)` does.
 fn new_line(out: &mut String, level: usize) {
+    // Pushed as slices: a vector element is one line, so this runs once per float.
+    const SPACES: &str = "                                ";
     out.push('\n');
-    out.extend(std::iter::repeat_n(' ', 2 * level));
+    let mut width = 2 * level;
+    while width > 0 {
+        let step = width.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        width -= step;
+    }
 }
 
 /// Appends a list of float32 values as `json.dumps` writes the doubles they widen to, or as
