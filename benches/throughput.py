@@ -15,7 +15,12 @@ processes, each under /usr/bin/time -v (peak RSS), timed from start to exit:
              numpy arrays (the time to load them is not counted, which favours pymilvus);
   pyarrow    the script a savvy user writes instead: pq.read_table, then np.save per column
              (strings through np.array(col.to_pylist())), or pq.write_table;
-  limit      cat of the input to /dev/null, plus dd writing as many bytes as our output.
+  limit      cat of the input to /dev/null, plus dd writing as many bytes as our output,
+             measured right after each of our runs: the ratio to it is the median of those
+             pairs, as this VM's kernel write cost drifts by 2x from one minute to the next;
+  ceiling    for the remote path, boto3 uploading the finished local output (same bytes,
+             8 MiB parts, 4 files at once) to the same S3 server, after each remote run: how
+             fast the server itself takes those bytes, with no conversion at all.
 
 Usage: throughput.py --bulkwriter BIN --python BENCH_VENV_PYTHON --work DIR
                      [--rows 100000] [--large-rows 1000000] [--repeat 3]
@@ -156,11 +161,34 @@ def copy_limit(input_path, output_bytes, work):
 
 def median_run(run, repeat):
     """Runs `run()` (which returns a dict with "seconds") `repeat` times; the median run, with
-    every run's seconds."""
+    every run's seconds and every run's dict."""
     runs = sorted((run() for _ in range(repeat)), key=lambda r: r["seconds"])
     middle = dict(runs[len(runs) // 2])
     middle["runs_seconds"] = [r["seconds"] for r in runs]
+    middle["runs"] = runs
     return middle
+
+
+def median(values):
+    return statistics.median(values)
+
+
+UPLOAD = r'''
+import sys, os, time, json
+from concurrent.futures import ThreadPoolExecutor
+import boto3
+from boto3.s3.transfer import TransferConfig
+endpoint, bucket, prefix, folder = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+config = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20, max_concurrency=2)
+files = [os.path.join(r, f) for r, _, fs in os.walk(folder) for f in fs]
+start = time.perf_counter()
+with ThreadPoolExecutor(4) as pool:
+    list(pool.map(lambda p: s3.upload_file(p, bucket, prefix + "/" + os.path.relpath(p, folder),
+                                           Config=config), files))
+print(json.dumps({"seconds": time.perf_counter() - start}))
+'''
 
 
 def generate(python, rows, work):
@@ -184,6 +212,7 @@ def main():
     ap.add_argument("--skip-pymilvus", action="store_true")
     ap.add_argument("--out", default="")
     ap.add_argument("--chart", default="")
+    ap.add_argument("--table", default="", help="also write the README's Markdown table here")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     parquet = generate(args.python, args.rows, args.work)
@@ -203,8 +232,11 @@ def main():
     s3_options = [f"endpoint={args.s3_endpoint}", "allow_http=true", "region=us-east-1",
                   "access_key_id=test", "secret_access_key=test"]
 
-    def ours(input_path, fmt, threads=None, rows=args.rows, label=None, remote_bytes=None):
-        remote = remote_bytes is not None
+    def ours(input_path, fmt, threads=None, rows=args.rows, label=None, remote_source=None):
+        """Our convert, median of --repeat runs. Local runs are each followed by the copy
+        limit; remote runs (remote_source: a folder with the same conversion's local
+        output) by boto3 uploading that folder."""
+        remote = remote_source is not None
         local_out = os.path.join(args.work, "out")
 
         def once():
@@ -220,10 +252,15 @@ def main():
                 for option in s3_options:
                     cmd += ["--storage-option", option]
             wall, rss, _ = timed(cmd)
-            # The same bytes as the local run's (the remote tests check that).
-            output = remote_bytes if remote else dir_bytes(local_out)
-            shutil.rmtree(local_out, ignore_errors=True)
-            return {"seconds": round(wall, 3), "rss": rss, "output": output}
+            if remote:
+                # The same bytes as the local run's (the remote tests check that).
+                output = dir_bytes(remote_source)
+                after = upload_ceiling(remote_source)
+            else:
+                output = dir_bytes(local_out)
+                shutil.rmtree(local_out, ignore_errors=True)
+                after = copy_limit(input_path, output, args.work)
+            return {"seconds": round(wall, 3), "rss": rss, "output": output, "after": after}
 
         run = median_run(once, args.repeat)
         kind = "jsonl" if input_path.endswith(".jsonl") else "parquet"
@@ -232,16 +269,29 @@ def main():
              "rows_per_s": round(rows / run["seconds"]),
              "input_MB_per_s": round(os.path.getsize(input_path) / 1e6 / run["seconds"], 1),
              "output_MB": round(run["output"] / 1e6, 1), "peak_rss_MB": round(run["rss"] / 2**20)}
-        if remote:
-            r["output_to"] = "local S3 server (moto)"
         if label:
             r["label"] = label
-        limits = sorted(copy_limit(input_path, run["output"], args.work) for _ in range(args.repeat))
-        r["limit_seconds"] = round(limits[len(limits) // 2], 3)
-        r["ratio_to_limit"] = round(r["limit_seconds"] / run["seconds"], 3)
+        after = [x["after"] for x in run["runs"]]
+        paired = median([x["after"] / x["seconds"] for x in run["runs"]])
+        if remote:
+            r["output_to"] = "local S3 server (moto)"
+            r["upload_ceiling_seconds"] = round(median(after), 3)
+            r["upload_ceiling_runs_seconds"] = [round(x, 3) for x in after]
+            r["ratio_to_upload_ceiling"] = round(paired, 3)
+        else:
+            r["limit_seconds"] = round(median(after), 3)
+            r["limit_runs_seconds"] = [round(x, 3) for x in after]
+            r["ratio_to_limit"] = round(paired, 3)
         print(json.dumps(r), flush=True)
         results.append(r)
         return r
+
+    def upload_ceiling(folder):
+        """Seconds for boto3 to upload `folder` to the S3 server (see UPLOAD)."""
+        prefix = f"ceiling-{time.time_ns()}"
+        _, _, stdout = timed([args.python, "-c", UPLOAD, args.s3_endpoint, args.s3_bucket, prefix,
+                              folder])
+        return json.loads(stdout.strip().splitlines()[-1])["seconds"]
 
     def pymilvus(fmt):
         out = os.path.join(args.work, "pymilvus-out")
@@ -307,7 +357,13 @@ def main():
     if args.s3_endpoint:
         local = next(r for r in results if r["input"] == "parquet" and r["format"] == "parquet"
                      and r["tool"] == "bulkwriter")
-        remote = ours(parquet, "parquet", label="remote", remote_bytes=int(local["output_MB"] * 1e6))
+        source = os.path.join(args.work, "remote-source")
+        shutil.rmtree(source, ignore_errors=True)
+        subprocess.run([args.bulkwriter, "convert", "--schema", SCHEMA, "--input", parquet,
+                        "--format", "parquet", "--output", source, "--quiet"],
+                       check=True, capture_output=True)
+        remote = ours(parquet, "parquet", label="remote", remote_source=source)
+        shutil.rmtree(source)
         remote["ratio_to_local"] = round(remote["rows_per_s"] / local["rows_per_s"], 2)
 
     memory = []
@@ -330,6 +386,7 @@ def main():
         "results": results,
         "two_threads_over_one": scaling,
         "remote_over_local": remote and remote["ratio_to_local"],
+        "remote_over_upload_ceiling": remote and remote["ratio_to_upload_ceiling"],
         "memory": [{"rows": r["rows"], "format": r["format"], "peak_rss_MB": r["peak_rss_MB"]}
                    for r in memory],
     }
@@ -339,7 +396,31 @@ def main():
             f.write(text + "\n")
     if args.chart:
         chart(results, args.rows, args.chart)
+    if args.table:
+        with open(args.table, "w") as f:
+            f.write(table(results, args.rows))
     print(text)
+
+
+def table(results, rows):
+    """The README's table: one line per measurement at `rows` rows."""
+    names = {"numpy": "NUMPY", "parquet": "PARQUET", "json": "JSON", "jsonl": "JSONL", "csv": "CSV"}
+    inputs = {"parquet": "Parquet", "jsonl": "JSONL", "rows in memory": "rows in memory"}
+    lines = ["| contender | path | threads | rows/s | vs pymilvus | vs pyarrow script "
+             "| of copy limit | peak RSS MB |", "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        if r["rows"] != rows or r.get("label") == "memory":
+            continue
+        path = f"{inputs[r['input']]} → {names[r['format']]}"
+        if r.get("label") == "remote":
+            path += " into moto (S3)"
+        cells = [r["tool"], path, str(r.get("threads") or "—"), f"{r['rows_per_s']:,}",
+                 f"{r['ratio_to_pymilvus']}×" if "ratio_to_pymilvus" in r else "—",
+                 f"{r['ratio_to_pyarrow_script']}×" if "ratio_to_pyarrow_script" in r else "—",
+                 f"{r['ratio_to_limit']:.2f}" if "ratio_to_limit" in r else "—",
+                 f"{r['peak_rss_MB']:,}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def chart(results, rows, path):

@@ -3,9 +3,10 @@
 # and matplotlib into a venv (target/bench-venv), generates the medium_articles workload once
 # (target/bench-data: 100k and 1M rows as Parquet, 100k as JSONL), starts the local S3 server
 # (moto, tests/emulators.sh, on 127.0.0.1), then measures ours, pymilvus, the pyarrow + numpy
-# script and the copy limit side by side, median of 3 fresh processes each
-# (benches/throughput.py). Writes benches/results/throughput.json and throughput.png. Run by
-# hand, with nothing else running: about 30 minutes on 2 cores, 40 GB of free disk.
+# script and the copy limit (and, for the S3 path, the server's own upload speed) side by
+# side, median of 3 fresh processes each (benches/throughput.py). Writes
+# benches/results/throughput.json, throughput.png and throughput.md (the README's table). Run
+# by hand, with nothing else running: about 30 minutes on 2 cores, 40 GB of free disk.
 #
 # Usage: benches/throughput.sh [--rows 100000] [--large-rows 1000000] [--repeat 3]
 set -euo pipefail
@@ -25,4 +26,5 @@ mkdir -p benches/results
 "$venv/bin/python" benches/throughput.py --bulkwriter target/release/bulkwriter \
   --python "$venv/bin/python" --work target/bench-data \
   --s3-endpoint "$BULKWRITER_TEST_S3_ENDPOINT" --s3-bucket "$BULKWRITER_TEST_S3_BUCKET" \
-  --out benches/results/throughput.json --chart benches/results/throughput.png "$@"
+  --out benches/results/throughput.json --chart benches/results/throughput.png \
+  --table benches/results/throughput.md "$@"
