@@ -117,6 +117,9 @@ pub(crate) fn row_group_rows(size: usize, rows: usize) -> usize {
     ((32 << 20) / per_row).clamp(1_000, 1_000_000)
 }
 
+/// Rows of a row group whose levels are computed and written together.
+const LEVEL_ROWS: usize = 1024;
+
 fn write_parquet(
     buffer: SegmentBuffer,
     out: &mut (impl std::io::Write + Send),
@@ -180,14 +183,19 @@ fn write_parquet(
             .map(|&(start, len)| {
                 let index = start / row_group.max(1);
                 let mut writers = factory.create_column_writers(index).map_err(text)?;
-                let slice = batch.slice(start, len);
-                let mut next = writers.iter_mut();
-                for (array, field) in slice.columns().iter().zip(schema.fields()) {
-                    for leaf in compute_leaves(field, array).map_err(text)? {
-                        next.next()
-                            .ok_or("more leaf columns than the schema has")?
-                            .write(&leaf)
-                            .map_err(text)?;
+                // A slice's levels are computed whole before its values are written: in
+                // slices of LEVEL_ROWS rows they stay a few MB instead of tens (two per float
+                // of a vector column).
+                for offset in (0..len).step_by(LEVEL_ROWS) {
+                    let slice = batch.slice(start + offset, LEVEL_ROWS.min(len - offset));
+                    let mut next = writers.iter_mut();
+                    for (array, field) in slice.columns().iter().zip(schema.fields()) {
+                        for leaf in compute_leaves(field, array).map_err(text)? {
+                            next.next()
+                                .ok_or("more leaf columns than the schema has")?
+                                .write(&leaf)
+                                .map_err(text)?;
+                        }
                     }
                 }
                 writers
