@@ -78,19 +78,10 @@ fn numpy_segments_hold_every_row_once_in_order() {
     assert_eq!(writer.total_row_count(), rows.len() as u64);
 }
 
-#[test]
-fn parquet_segments_hold_every_row_once_in_order() {
-    let (schema, rows) = medium_articles();
-    let dir = tempfile::tempdir().unwrap();
-    let options = WriterOptions::new(FileType::Parquet).with_chunk_size(50_000);
-    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
-    for row in &rows {
-        writer.append_row(row).unwrap();
-    }
-    writer.commit().unwrap();
-    assert!(writer.batch_files().len() >= 4);
-    let (mut ids, mut vectors, mut titles) = (Vec::new(), Vec::new(), Vec::new());
-    for group in writer.batch_files() {
+/// Ids, titles and vector values of Parquet files, in file order.
+fn parquet_columns(files: &[Vec<String>]) -> (Vec<i64>, Vec<String>, Vec<f32>) {
+    let (mut ids, mut titles, mut vectors) = (Vec::new(), Vec::new(), Vec::new());
+    for group in files {
         assert_eq!(group.len(), 1);
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&group[0]).unwrap())
             .unwrap()
@@ -123,14 +114,68 @@ fn parquet_segments_hold_every_row_once_in_order() {
             );
         }
     }
+    (ids, titles, vectors)
+}
+
+fn titles_of(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r["title"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn parquet_segments_hold_every_row_once_in_order() {
+    let (schema, rows) = medium_articles();
+    let dir = tempfile::tempdir().unwrap();
+    let options = WriterOptions::new(FileType::Parquet).with_chunk_size(50_000);
+    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
+    for row in &rows {
+        writer.append_row(row).unwrap();
+    }
+    writer.commit().unwrap();
+    assert!(writer.batch_files().len() >= 4);
+    let (ids, titles, vectors) = parquet_columns(writer.batch_files());
     let (expected_ids, expected_vectors) = expected_columns(&rows);
     assert_eq!(ids, expected_ids);
     assert_eq!(vectors, expected_vectors);
-    let expected_titles: Vec<String> = rows
-        .iter()
-        .map(|r| r["title"].as_str().unwrap().to_string())
+    assert_eq!(titles, titles_of(&rows));
+}
+
+/// Row groups are encoded in slices of rows (to keep their levels small): a segment of two
+/// groups of thousands of rows still holds every row once, in order.
+#[test]
+fn parquet_row_groups_of_thousands_of_rows_hold_every_row_once_in_order() {
+    let (schema, fixture) = medium_articles();
+    // 32 MiB row groups of 3 KB rows: two groups, the second starting past 10,000 rows.
+    let rows: Vec<Value> = (0..11_000)
+        .map(|i| {
+            let mut row = fixture[i % fixture.len()].clone();
+            row["id"] = json!(i);
+            row["title"] = json!(format!("title {i}"));
+            row
+        })
         .collect();
-    assert_eq!(titles, expected_titles);
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer =
+        BulkWriter::local(schema, dir.path(), WriterOptions::new(FileType::Parquet)).unwrap();
+    for row in &rows {
+        writer.append_row(row).unwrap();
+    }
+    writer.commit().unwrap();
+    let files = writer.batch_files().to_vec();
+    assert_eq!(files.len(), 1);
+    let metadata = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0][0]).unwrap())
+        .unwrap()
+        .metadata()
+        .clone();
+    let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups.iter().sum::<i64>(), 11_000);
+    let (ids, titles, vectors) = parquet_columns(&files);
+    let (expected_ids, expected_vectors) = expected_columns(&rows);
+    assert_eq!(ids, expected_ids);
+    assert_eq!(titles, titles_of(&rows));
+    assert_eq!(vectors, expected_vectors);
 }
 
 /// pymilvus numbers segments with a counter that every commit advances, even an empty one.
