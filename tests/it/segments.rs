@@ -41,16 +41,27 @@ fn expected_columns(rows: &[Value]) -> (Vec<i64>, Vec<f32>) {
     (ids, vectors)
 }
 
+/// A writer that took every row of `rows` and committed them into `dir`.
+fn write_all(
+    schema: CollectionSchema,
+    dir: &std::path::Path,
+    options: WriterOptions,
+    rows: &[Value],
+) -> BulkWriter {
+    let mut writer = BulkWriter::local(schema, dir, options).unwrap();
+    for row in rows {
+        writer.append_row(row).unwrap();
+    }
+    writer.commit().unwrap();
+    writer
+}
+
 #[test]
 fn numpy_segments_hold_every_row_once_in_order() {
     let (schema, rows) = medium_articles();
     let dir = tempfile::tempdir().unwrap();
     let options = WriterOptions::new(FileType::Numpy).with_chunk_size(40_000);
-    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
-    for row in &rows {
-        writer.append_row(row).unwrap();
-    }
-    writer.commit().unwrap();
+    let writer = write_all(schema, dir.path(), options, &rows);
     assert!(
         writer.batch_files().len() >= 5,
         "{} segments",
@@ -128,11 +139,7 @@ fn parquet_segments_hold_every_row_once_in_order() {
     let (schema, rows) = medium_articles();
     let dir = tempfile::tempdir().unwrap();
     let options = WriterOptions::new(FileType::Parquet).with_chunk_size(50_000);
-    let mut writer = BulkWriter::local(schema, dir.path(), options).unwrap();
-    for row in &rows {
-        writer.append_row(row).unwrap();
-    }
-    writer.commit().unwrap();
+    let writer = write_all(schema, dir.path(), options, &rows);
     assert!(writer.batch_files().len() >= 4);
     let (ids, titles, vectors) = parquet_columns(writer.batch_files());
     let (expected_ids, expected_vectors) = expected_columns(&rows);
@@ -156,12 +163,12 @@ fn parquet_row_groups_of_thousands_of_rows_hold_every_row_once_in_order() {
         })
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut writer =
-        BulkWriter::local(schema, dir.path(), WriterOptions::new(FileType::Parquet)).unwrap();
-    for row in &rows {
-        writer.append_row(row).unwrap();
-    }
-    writer.commit().unwrap();
+    let writer = write_all(
+        schema,
+        dir.path(),
+        WriterOptions::new(FileType::Parquet),
+        &rows,
+    );
     let files = writer.batch_files().to_vec();
     assert_eq!(files.len(), 1);
     let metadata = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0][0]).unwrap())
