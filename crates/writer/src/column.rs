@@ -317,6 +317,46 @@ impl Column {
         }
     }
 
+    /// Makes room for `target` rows in a column holding `rows`, each buffer scaled by
+    /// `target / rows`. A reservation the allocator refuses is skipped: the buffers then
+    /// grow as they fill.
+    pub fn reserve_for_rows(&mut self, rows: usize, target: usize) {
+        let rows = rows.max(1);
+        let room = |len: usize| {
+            let wanted = (len as u128 * target as u128 / rows as u128).min(usize::MAX as u128);
+            (wanted as usize).saturating_sub(len)
+        };
+        fn grow<T>(v: &mut Vec<T>, extra: usize) {
+            let _ = v.try_reserve_exact(extra);
+        }
+        match &mut self.data {
+            ColumnData::Bool(v) => grow(v, room(v.len())),
+            ColumnData::Int8(v) => grow(v, room(v.len())),
+            ColumnData::Int16(v) => grow(v, room(v.len())),
+            ColumnData::Int32(v) => grow(v, room(v.len())),
+            ColumnData::Int64(v) => grow(v, room(v.len())),
+            ColumnData::Float32(v) => grow(v, room(v.len())),
+            ColumnData::Float64(v) => grow(v, room(v.len())),
+            ColumnData::Utf8 { offsets, bytes } => {
+                grow(offsets, room(offsets.len()));
+                grow(bytes, room(bytes.len()));
+            }
+            ColumnData::FloatVector { values, .. } => grow(values, room(values.len())),
+            ColumnData::ByteVector { values, .. } => grow(values, room(values.len())),
+            ColumnData::Int8Vector { values, .. } => grow(values, room(values.len())),
+            ColumnData::List { offsets, child } => {
+                grow(offsets, room(offsets.len()));
+                child.reserve_for_rows(rows, target);
+            }
+            ColumnData::StructList { offsets, children } => {
+                grow(offsets, room(offsets.len()));
+                for child in children {
+                    child.reserve_for_rows(rows, target);
+                }
+            }
+        }
+    }
+
     /// Drops rows past `len`, undoing a partly appended row.
     pub fn truncate(&mut self, len: usize) {
         if len >= self.len {

@@ -628,6 +628,9 @@ impl BulkWriter {
     }
 
     fn flush_if_full(&mut self) -> Result<()> {
+        if let Segment::Columns(buffer) = &mut self.segment {
+            buffer.reserve_for_size(self.options.chunk_size);
+        }
         if self.buffer_size() as u64 > self.options.chunk_size {
             self.close_segment()?;
             self.collect_uploads(self.options.segments_in_flight)?;
