@@ -1,0 +1,57 @@
+"""Peak memory of row-file output (JSON, JSONL, CSV) at 100k and 1M rows: the part of issue
+20's memory goal (peak RSS <= 2 x chunk + 200 MB, flat from 100k to 1M rows, every output
+format) that benches/throughput.py leaves out, because 1M rows of JSON are 22 GB and a copy
+limit per run would double that. One fresh process per format and size, under
+/usr/bin/time -v, output to the work folder's disk and removed after each run.
+
+Usage (after benches/throughput.sh has made target/bench-data):
+  python3 benches/row_memory.py --bulkwriter target/release/bulkwriter \
+      --work target/bench-data --out benches/results/row_memory.json
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import time
+
+SCHEMA = os.path.join(os.path.dirname(__file__), "..", "schemas", "medium_articles.json")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bulkwriter", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    results = []
+    for fmt in ["json", "jsonl", "csv"]:
+        for rows in [100000, 1000000]:
+            source = os.path.join(args.work, f"rows-{rows}.parquet")
+            out = os.path.join(args.work, "row-memory-out")
+            shutil.rmtree(out, ignore_errors=True)
+            start = time.perf_counter()
+            proc = subprocess.run(
+                ["/usr/bin/time", "-v", args.bulkwriter, "convert", "--schema", SCHEMA,
+                 "--input", source, "--format", fmt, "--output", out, "--quiet"],
+                capture_output=True, text=True, check=True)
+            seconds = time.perf_counter() - start
+            rss = next(int(line.split(":")[1]) for line in proc.stderr.splitlines()
+                       if "Maximum resident set size" in line)
+            output = sum(os.path.getsize(os.path.join(r, f))
+                         for r, _, fs in os.walk(out) for f in fs)
+            shutil.rmtree(out)
+            r = {"format": fmt, "rows": rows, "seconds": round(seconds, 2),
+                 "rows_per_s": round(rows / seconds), "output_MB": round(output / 1e6),
+                 "peak_rss_MB": round(rss / 1024)}
+            print(json.dumps(r), flush=True)
+            results.append(r)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump({"chunk_size": "128 MiB (default)", "limit_MB": 456, "results": results},
+                      f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
