@@ -12,10 +12,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import time
+import sys
 
-SCHEMA = os.path.join(os.path.dirname(__file__), "..", "schemas", "medium_articles.json")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from throughput import SCHEMA, dir_bytes, timed  # noqa: E402  the harness's workload and timer
 
 
 def main():
@@ -30,20 +30,14 @@ def main():
             source = os.path.join(args.work, f"rows-{rows}.parquet")
             out = os.path.join(args.work, "row-memory-out")
             shutil.rmtree(out, ignore_errors=True)
-            start = time.perf_counter()
-            proc = subprocess.run(
-                ["/usr/bin/time", "-v", args.bulkwriter, "convert", "--schema", SCHEMA,
-                 "--input", source, "--format", fmt, "--output", out, "--quiet"],
-                capture_output=True, text=True, check=True)
-            seconds = time.perf_counter() - start
-            rss = next(int(line.split(":")[1]) for line in proc.stderr.splitlines()
-                       if "Maximum resident set size" in line)
-            output = sum(os.path.getsize(os.path.join(r, f))
-                         for r, _, fs in os.walk(out) for f in fs)
+            seconds, rss, _ = timed(
+                [args.bulkwriter, "convert", "--schema", SCHEMA, "--input", source,
+                 "--format", fmt, "--output", out, "--quiet"])
+            output = dir_bytes(out)
             shutil.rmtree(out)
             r = {"format": fmt, "rows": rows, "seconds": round(seconds, 2),
                  "rows_per_s": round(rows / seconds), "output_MB": round(output / 1e6),
-                 "peak_rss_MB": round(rss / 1024)}
+                 "peak_rss_MB": round(rss / 2**20)}
             print(json.dumps(r), flush=True)
             results.append(r)
     if args.out:
