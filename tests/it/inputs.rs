@@ -106,6 +106,7 @@ fn every_input_format_gives_byte_identical_numpy_output() {
         "rows.csv",
         "rows.tsv",
         "rows.parquet",
+        "rows_list.parquet",
         "numpy",
     ] {
         let path = dir.path().join(input);

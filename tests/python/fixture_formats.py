@@ -4,7 +4,9 @@ did not write.
 
 Usage: fixture_formats.py FIXTURE SCHEMA OUT_DIR
 Writes OUT_DIR/rows.jsonl, rows.csv, rows.tsv, rows.parquet (row groups of 7 rows, vectors
-as fixed_size_list<float>, strings as large_utf8) and OUT_DIR/numpy/<field>.npy.
+as fixed_size_list<float>, strings as large_utf8), rows_list.parquet (vectors as
+list<float>, row groups of 11 rows, 1 KiB pages so vectors straddle pages) and
+OUT_DIR/numpy/<field>.npy.
 """
 import csv
 import json
@@ -50,3 +52,13 @@ for fd in fields:
         columns[name] = pa.array(values, pa.int64())
         np.save(os.path.join(out, "numpy", name + ".npy"), np.array(values, dtype=np.int64))
 pq.write_table(pa.table(columns), os.path.join(out, "rows.parquet"), row_group_size=7)
+# Vectors as list<float>, what pyarrow makes of Python lists, read without arrow-rs's list
+# reader (crates/input/src/parquet_vectors.rs); pyarrow's other defaults (dictionary pages,
+# snappy, version 1 data pages) kept.
+list_columns = dict(columns)
+for fd in fields:
+    if fd["type"] == "FLOAT_VECTOR":
+        vectors = [row[fd["name"]] for row in rows]
+        list_columns[fd["name"]] = pa.array(vectors, pa.list_(pa.float32()))
+pq.write_table(pa.table(list_columns), os.path.join(out, "rows_list.parquet"),
+               row_group_size=11, data_page_size=1024)

@@ -45,6 +45,7 @@ pub mod npy;
 mod numpy_dir;
 mod options;
 mod parquet;
+mod parquet_vectors;
 pub mod remote;
 mod shard;
 mod vector_bytes;

@@ -16,6 +16,7 @@ use parquet::file::metadata::ParquetMetaData;
 
 use crate::chunk::map_batch;
 use crate::error::Context;
+use crate::parquet_vectors::VectorColumns;
 use crate::remote::RemoteObject;
 use crate::{Chunk, InputError, InputFile, ReadOptions, Visit};
 
@@ -38,6 +39,17 @@ pub(crate) fn read(
             .context("not a Parquet file")?;
     }
     let part = RowGroups::of(builder.metadata(), &input.range);
+    let file = File::open(path).context("cannot open the file")?;
+    let mut vectors = VectorColumns::find(
+        file,
+        builder.schema(),
+        builder.parquet_schema(),
+        &part.groups,
+    )?;
+    if let Some(vectors) = &vectors {
+        let others = vectors.others(builder.parquet_schema());
+        builder = builder.with_projection(others);
+    }
     let reader = builder
         .with_row_groups(part.groups.clone())
         .with_batch_size(part.batch_rows(options.batch_rows))
@@ -50,6 +62,10 @@ pub(crate) fn read(
         scope.spawn(move || {
             for batch in reader {
                 let batch = batch.context("cannot read the Parquet file");
+                let batch = match &mut vectors {
+                    Some(vectors) => batch.and_then(|others| vectors.attach(others)),
+                    None => batch,
+                };
                 let failed = batch.is_err();
                 if batches.send(batch).is_err() || failed {
                     return;
