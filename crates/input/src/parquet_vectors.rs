@@ -104,6 +104,8 @@ struct VectorColumn {
     reader: Option<ColumnReaderImpl<FloatType>>,
     def: Vec<i16>,
     rep: Vec<i16>,
+    /// Levels per row in the last batch: rows are alike, so this sizes the next values.
+    levels_per_row: usize,
 }
 
 /// What a vector column's definition levels mean. The list, if nullable, adds a level; its
@@ -161,6 +163,7 @@ impl VectorColumn {
             reader: None,
             def: Vec::new(),
             rep: Vec::new(),
+            levels_per_row: 0,
         })
     }
 
@@ -177,9 +180,7 @@ impl VectorColumn {
     ) -> Result<ArrayRef, String> {
         self.def.clear();
         self.rep.clear();
-        // Rows are alike: the last batch's floats per row sizes this one's values.
-        let per_row = self.def.capacity() / rows.max(1);
-        let mut values: Vec<f32> = Vec::with_capacity(rows * per_row);
+        let mut values: Vec<f32> = Vec::with_capacity(rows * self.levels_per_row);
         let mut read = 0;
         while read < rows {
             let reader = match &mut self.reader {
@@ -215,6 +216,7 @@ impl VectorColumn {
             }
             read += records;
         }
+        self.levels_per_row = self.def.len() / rows.max(1);
         let array = self
             .levels
             .list(&self.element, rows, &self.def, &self.rep, values)?;
