@@ -1,7 +1,8 @@
 //! Parquet input, read column-wise: record batches go to the writer's Arrow path without
 //! becoming rows. Any row-group layout; vectors as `list`, `large_list` or `fixed_size_list`;
 //! strings as `utf8`, `large_utf8`, views or dictionaries; every codec the parquet crate has
-//! (uncompressed, SNAPPY, GZIP, LZ4, LZ4_RAW, BROTLI, ZSTD).
+//! (uncompressed, SNAPPY, GZIP, LZ4, LZ4_RAW, BROTLI, ZSTD). A local file's `list<float>`
+//! vector columns are decoded by [`crate::parquet_vectors`], the other columns by arrow-rs.
 
 use std::fs::File;
 use std::path::Path;
