@@ -40,9 +40,8 @@ pub(crate) fn read(
             .context("not a Parquet file")?;
     }
     let part = RowGroups::of(builder.metadata(), &input.range);
-    let file = File::open(path).context("cannot open the file")?;
     let mut vectors = VectorColumns::find(
-        file,
+        path,
         builder.schema(),
         builder.parquet_schema(),
         &part.groups,

@@ -11,6 +11,7 @@
 //! general rule, to the array arrow-rs would have made.
 
 use std::fs::File;
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, ListArray, RecordBatch, RecordBatchOptions};
@@ -41,7 +42,7 @@ impl VectorColumns {
     /// The file's vector columns, or `None` if it has none (or, being a projection of the
     /// others, the arrow reader would have none to read).
     pub(crate) fn find(
-        file: File,
+        path: &Path,
         schema: &SchemaRef,
         parquet: &SchemaDescriptor,
         groups: &[usize],
@@ -55,6 +56,7 @@ impl VectorColumns {
         if columns.is_empty() || columns.len() == schema.fields().len() {
             return Ok(None);
         }
+        let file = File::open(path).context("cannot open the file")?;
         let file = SerializedFileReader::new(file).context("not a Parquet file")?;
         Ok(Some(VectorColumns {
             file,
@@ -234,19 +236,14 @@ impl Levels {
         rep: &[i16],
         values: Vec<f32>,
     ) -> Result<ListArray, String> {
+        // Offsets never pass the number of levels: checked once here, every offset below
+        // fits an i32.
+        if i32::try_from(def.len()).is_err() {
+            return Err("more than 2^31 floats in a batch".into());
+        }
         if let Some(dim) = self.whole_rows(rows, def, rep, values.len()) {
-            let offsets = (0..=rows)
-                .map(|i| i32::try_from(i * dim))
-                .collect::<Result<Vec<i32>, _>>()
-                .map_err(|_| "more than 2^31 floats in a batch".to_string())?;
-            let values = Float32Array::new(ScalarBuffer::from(values), None);
-            return ListArray::try_new(
-                Arc::clone(element),
-                OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                Arc::new(values),
-                None,
-            )
-            .map_err(|e| e.to_string());
+            let offsets = (0..=rows).map(|i| (i * dim) as i32).collect();
+            return list_array(element, offsets, values, None, None);
         }
         self.general(element, rows, def, rep, values)
     }
@@ -282,10 +279,9 @@ impl Levels {
         let mut list_valid = BooleanBufferBuilder::new(rows);
         let mut element_valid = BooleanBufferBuilder::new(def.len());
         let mut slots = 0usize;
-        let too_many = |_| "more than 2^31 floats in a batch".to_string();
         for (&d, &r) in def.iter().zip(rep) {
             if r == 0 {
-                offsets.push(i32::try_from(slots).map_err(too_many)?);
+                offsets.push(slots as i32);
                 list_valid.append(d >= self.empty());
             }
             if d >= self.slot {
@@ -293,7 +289,7 @@ impl Levels {
                 element_valid.append(d == self.value);
             }
         }
-        offsets.push(i32::try_from(slots).map_err(too_many)?);
+        offsets.push(slots as i32);
         if offsets.len() != rows + 1 {
             return Err(format!("{} rows where {rows} were read", offsets.len() - 1));
         }
@@ -321,15 +317,26 @@ impl Levels {
         if list_nulls.is_some() && !self.list_nullable {
             return Err("a null list in a required column".into());
         }
-        let values = Float32Array::new(ScalarBuffer::from(values), element_nulls);
-        ListArray::try_new(
-            Arc::clone(element),
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Arc::new(values),
-            list_nulls,
-        )
-        .map_err(|e| e.to_string())
+        list_array(element, offsets, values, element_nulls, list_nulls)
     }
+}
+
+/// A list array of `element`s from its parts (which `ListArray::try_new` checks agree).
+fn list_array(
+    element: &FieldRef,
+    offsets: Vec<i32>,
+    values: Vec<f32>,
+    element_nulls: Option<NullBuffer>,
+    list_nulls: Option<NullBuffer>,
+) -> Result<ListArray, String> {
+    let values = Float32Array::new(ScalarBuffer::from(values), element_nulls);
+    ListArray::try_new(
+        Arc::clone(element),
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Arc::new(values),
+        list_nulls,
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -392,7 +399,7 @@ mod tests {
         let builder = ParquetRecordBatchReaderBuilder::try_new(file.reopen().unwrap()).unwrap();
         let groups: Vec<usize> = (0..builder.metadata().num_row_groups()).collect();
         let mut vectors = VectorColumns::find(
-            file.reopen().unwrap(),
+            file.path(),
             builder.schema(),
             builder.parquet_schema(),
             &groups,
