@@ -8,22 +8,17 @@ Usage (after benches/throughput.sh has made target/bench-data):
   python3 benches/row_memory.py --bulkwriter target/release/bulkwriter \
       --work target/bench-data --out benches/results/row_memory.json
 """
-import argparse
 import json
 import os
 import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from throughput import SCHEMA, dir_bytes, timed  # noqa: E402  the harness's workload and timer
+from throughput import SCHEMA, dir_bytes, side_arguments, timed, write_json  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bulkwriter", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--out", default="")
-    args = ap.parse_args()
+    args = side_arguments().parse_args()
     results = []
     for fmt in ["json", "jsonl", "csv"]:
         for rows in [100000, 1000000]:
@@ -41,10 +36,8 @@ def main():
             print(json.dumps(r), flush=True)
             results.append(r)
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"chunk_size": "128 MiB (default)", "limit_MB": 456, "results": results},
-                      f, indent=2)
-            f.write("\n")
+        write_json(args.out, {"chunk_size": "128 MiB (default)", "limit_MB": 456,
+                              "results": results})
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ Usage (after benches/throughput.sh has made target/bench-data):
   python3 benches/threads.py --bulkwriter target/release/bulkwriter \
       --work target/bench-data --out benches/results/threads.json [--runs 7]
 """
-import argparse
 import json
 import os
 import shutil
@@ -19,14 +18,11 @@ import sys
 from statistics import median
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from throughput import SCHEMA, timed  # noqa: E402  the harness's workload and timer
+from throughput import SCHEMA, side_arguments, timed, write_json  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bulkwriter", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--out", default="")
+    ap = side_arguments()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--memory", default="/dev/shm", help="a tmpfs folder for the output")
     args = ap.parse_args()
@@ -49,9 +45,7 @@ def main():
         print(json.dumps(r), flush=True)
         results.append(r)
     if args.out:
-        with open(args.out, "w") as f:
-            json.dump({"runs": args.runs, "results": results}, f, indent=2)
-            f.write("\n")
+        write_json(args.out, {"runs": args.runs, "results": results})
 
 
 if __name__ == "__main__":

@@ -159,6 +159,22 @@ def copy_limit(input_path, output_bytes, work):
     return seconds
 
 
+def side_arguments():
+    """The arguments of a bench script beside this harness (row_memory.py, threads.py): our
+    binary, the harness's data folder (target/bench-data) and where to write the results."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bulkwriter", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--out", default="")
+    return ap
+
+
+def write_json(path, data):
+    """Writes results as the harness does: indented, with a final newline."""
+    with open(path, "w") as f:
+        f.write(json.dumps(data, indent=2) + "\n")
+
+
 def median_run(run, repeat):
     """Runs `run()` (which returns a dict with "seconds") `repeat` times; the median run, with
     every run's seconds and every run's dict."""
@@ -390,16 +406,14 @@ def main():
         "memory": [{"rows": r["rows"], "format": r["format"], "peak_rss_MB": r["peak_rss_MB"]}
                    for r in memory],
     }
-    text = json.dumps(summary, indent=2)
     if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+        write_json(args.out, summary)
     if args.chart:
         chart(results, args.rows, args.chart)
     if args.table:
         with open(args.table, "w") as f:
             f.write(table(results, args.rows))
-    print(text)
+    print(json.dumps(summary, indent=2))
 
 
 def table(results, rows):
