@@ -7,10 +7,11 @@ JOBS.json lists jobs: {"api": "datasource" | "mapinarrow" | "noop" (batches coun
 written: what Spark itself costs), "format", "path", "job_id",
 "rows", "partitions" (or "source": Parquet files to read instead), "chunk_size", "max_files_per_request", "storage_options": {...},
 "truth": a Parquet file to write the DataFrame's rows into (as Spark collects them, the truth
-the test compares against), "fault": {"partition": P, "batches": K, "marker": FILE} (the
+the test compares against), "import": import settings (the data source's import.<key>
+options), "expect_error": true (the job must fail; its message is recorded), "fault": {"partition": P, "batches": K, "marker": FILE} (the
 first attempt of partition P lists what its run stored after K batches into FILE, then its
-Python worker dies)}. RESULT.json gets, per job: the plan (mapinarrow) or nothing, and the
-wall time in seconds.
+Python worker dies)}. RESULT.json gets, per job: the plan (mapinarrow) or nothing, the
+wall time in seconds, and the error of a job expected to fail.
 
 Needs PYSPARK_PYTHON (the workers' Python, with bulkwriter, pyarrow and boto3) and
 SPARK_LOCAL_IP=127.0.0.1 in the environment.
@@ -124,32 +125,46 @@ def main():
                 df = with_fault(df, job)
             options = dict(job_id=job["job_id"], storage_options=job.get("storage_options", {}),
                            chunk_size=job.get("chunk_size", "128MiB"),
-                           max_files_per_request=job.get("max_files_per_request"))
+                           max_files_per_request=job.get("max_files_per_request"),
+                           import_settings=job.get("import"))
             start = time.perf_counter()
-            plan = None
-            if job["api"] == "noop":  # Spark's own cost: its batches counted, nothing written
-                def count(batches):
-                    import pyarrow as pa
-
-                    yield pa.RecordBatch.from_pydict({"rows": [sum(b.num_rows for b in batches)]})
-
-                rows = sum(r.rows for r in df.mapInArrow(count, "rows long").collect())
-                plan = {"rows": rows}
-            elif job["api"] == "mapinarrow":
-                plan = bulkwriter.spark.write(df, job["schema"], job["path"], job["format"], **options)
-            else:
-                writer = (df.write.format("milvus_bulk").mode("append")
-                          .option("schema", job["schema"]).option("format", job["format"])
-                          .option("job_id", job["job_id"]).option("chunk_size", str(options["chunk_size"])))
-                if options["max_files_per_request"]:
-                    writer = writer.option("max_files_per_request", str(options["max_files_per_request"]))
-                for key, value in options["storage_options"].items():
-                    writer = writer.option(f"storage.{key}", value)
-                writer.save(job["path"])
+            try:
+                plan = run_job(df, job, options)
+            except Exception as e:
+                if not job.get("expect_error"):
+                    raise
+                results.append({"plan": None, "seconds": time.perf_counter() - start, "error": str(e)})
+                continue
+            if job.get("expect_error"):
+                raise SystemExit(f"job {job['job_id']} was expected to fail")
             results.append({"plan": plan, "seconds": time.perf_counter() - start})
     finally:
         spark.stop()
     json.dump(results, open(args.result, "w"))
+
+
+def run_job(df, job, options):
+    """Runs one job; returns the plan (mapinarrow), the rows counted (noop) or None."""
+    if job["api"] == "noop":  # Spark's own cost: its batches counted, nothing written
+        def count(batches):
+            import pyarrow as pa
+
+            yield pa.RecordBatch.from_pydict({"rows": [sum(b.num_rows for b in batches)]})
+
+        return {"rows": sum(r.rows for r in df.mapInArrow(count, "rows long").collect())}
+    if job["api"] == "mapinarrow":
+        return bulkwriter.spark.write(df, job["schema"], job["path"], job["format"], **options)
+    writer = (df.write.format("milvus_bulk").mode("append")
+              .option("schema", job["schema"]).option("format", job["format"])
+              .option("job_id", job["job_id"]).option("chunk_size", str(options["chunk_size"])))
+    if options["max_files_per_request"]:
+        writer = writer.option("max_files_per_request", str(options["max_files_per_request"]))
+    for key, value in options["storage_options"].items():
+        writer = writer.option(f"storage.{key}", value)
+    for key, value in (options["import_settings"] or {}).items():
+        writer = writer.option(f"import.{key}", value)
+    writer.save(job["path"])
+    return None
 
 
 if __name__ == "__main__":

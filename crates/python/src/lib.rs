@@ -12,8 +12,12 @@
 //!   output folder to list, clean of uncommitted runs, and store the plan in.
 //! - [`rest_call`] sends one import REST request through [`bulkwriter_import`]'s client and
 //!   returns the HTTP status and body, for pymilvus's `bulk_import` and friends.
+//! - [`imports`] starts a distributed write's imports from its plan (`import.<key>`
+//!   settings), as `bulkwriter import create --manifest plan.json` does.
 //!
 //! Every error is a `BulkWriterError` with the message the command line prints.
+
+mod imports;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -664,6 +668,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(plan_runs, m)?)?;
     m.add_function(wrap_pyfunction!(convert, m)?)?;
     m.add_function(wrap_pyfunction!(rest_call, m)?)?;
+    m.add_function(wrap_pyfunction!(imports::check_import_settings, m)?)?;
+    m.add_function(wrap_pyfunction!(imports::submit_plan, m)?)?;
     m.add("BulkWriterError", m.py().get_type::<BulkWriterError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

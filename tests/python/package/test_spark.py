@@ -5,14 +5,20 @@ helper, as PARQUET and NUMPY, once with a task that dies on its first attempt. T
 the plan lists are read back with boto3 + pyarrow/numpy and compared with the DataFrame's
 rows as Spark collects them; nothing else may be under the job's prefix.
 
+Two jobs also start their plan's imports (``import.<key>`` settings). Milvus 2.3.5, the only
+server that runs here, has no REST import API (it answers 404), so they send to an HTTP
+server in this test that records each request and answers as the API documents.
+
 One Spark session runs every job (tests/python/spark_job.py). BULKWRITER_SKIP_SPARK=1 skips.
 """
 
+import http.server
 import io
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import cli
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "schemas" / "medium_articles.json"
@@ -36,7 +43,60 @@ JOBS = {
                                "fault": {"partition": FAULT_PARTITION, "batches": 4}},
     "parquet_mapinarrow_fault": {"api": "mapinarrow", "format": "parquet", "chunk_size": "1MiB",
                                  "fault": {"partition": FAULT_PARTITION, "batches": 4}},
+    # import.uri is the test's import server's.
+    "parquet_datasource_import": {"api": "datasource", "format": "parquet", "chunk_size": "3MiB",
+                                  "max_files_per_request": 5,
+                                  "import": {"collection": "articles", "wait": "true", "poll_interval": "50ms",
+                                             "option.timeout": "300s"}},
+    "numpy_mapinarrow_import_refused": {"api": "mapinarrow", "format": "numpy", "chunk_size": "3MiB",
+                                        "max_files_per_request": 4,
+                                        "import": {"collection": "refused", "token": "root:Milvus"},
+                                        "expect_error": True},
 }
+REFUSAL = "the collection refused's import quota is used up"
+
+
+class ImportServer:
+    """Records the import API requests it gets and answers as the API documents: jobs are
+    created (for collection ``refused``, the second create is refused with :data:`REFUSAL`)
+    and described as Completed."""
+
+    def __init__(self):
+        self.requests = []
+        lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with lock:
+                    server.requests.append((self.path, body, self.headers.get("Authorization")))
+                    created = [b for p, b, _ in server.requests
+                               if p.endswith("/create") and b["collectionName"] == body.get("collectionName")]
+                if self.path.endswith("/create"):
+                    if body["collectionName"] == "refused" and len(created) == 2:
+                        answer = {"code": 2100, "message": REFUSAL}
+                    else:
+                        answer = {"code": 0, "data": {"jobId": f"{body['collectionName']}-{len(created)}"}}
+                else:
+                    answer = {"code": 0, "data": {"jobId": body["jobId"], "state": "Completed", "progress": 100}}
+                data = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def creates(self, collection):
+        return [(body, auth) for path, body, auth in self.requests
+                if path == "/v2/vectordb/jobs/import/create" and body["collectionName"] == collection]
 
 
 def spark_missing():
@@ -86,11 +146,20 @@ def run_jobs(tmp_path_factory, engine, jobs, script, env, **common):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def import_server():
+    server = ImportServer()
+    yield server
+    server.http.shutdown()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, import_server):
     """Runs every job in one Spark session; returns what :func:`run_jobs` does."""
     env = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
            "SPARK_LOCAL_IP": "127.0.0.1"}
-    return run_jobs(tmp_path_factory, "spark", JOBS, "spark_job.py", env, partitions=PARTITIONS)
+    jobs = {name: dict(job, **{"import": dict(job["import"], uri=import_server.url)}) if "import" in job else job
+            for name, job in JOBS.items()}
+    return run_jobs(tmp_path_factory, "spark", jobs, "spark_job.py", env, partitions=PARTITIONS)
 
 
 def read_object(client, bucket, key):
@@ -118,7 +187,9 @@ def plan_rows(client, bucket, plan, file_type):
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def check_job(runs, name, file_type):
+def check_job(runs, name, file_type, also=()):
+    """Checks that the job's plan lists every row once and that nothing else is under its
+    prefix but its runs, the plan and the files named in ``also``."""
     client, bucket, base, results, truth, work = runs
     plan = json.loads(read_object(client, bucket, f"{base}/{name}/plan.json"))
     if results[name]["plan"] is not None:  # the mapInArrow helper returns what it stored
@@ -147,7 +218,8 @@ def check_job(runs, name, file_type):
     keys = {o["Key"] for o in listed.get("Contents", [])}
     run_keys = {url.removeprefix(f"s3://{bucket}/") for url in plan["runs"]}
     planned = {key for r in plan["requests"] for g in r["groups"] for key in g["files"]}
-    assert keys == {f"{base}/{name}/plan.json"} | {f"{k}/manifest.json" for k in run_keys} | planned
+    assert keys == ({f"{base}/{name}/plan.json"} | {f"{k}/manifest.json" for k in run_keys} | planned
+                    | {f"{base}/{name}/{f}" for f in also})
     return plan
 
 
@@ -180,6 +252,57 @@ def test_a_task_that_dies_on_its_first_attempt_leaves_no_rows_twice_and_no_objec
     assert len(retried) == 1 and f"/p{FAULT_PARTITION:05d}-a1-" in retried[0], plan["runs"]
 
 
+@needs_spark
+def test_the_data_source_writer_starts_the_plans_imports_and_waits_for_them(runs, import_server):
+    client, bucket, base, results, truth, work = runs
+    plan = check_job(runs, "parquet_datasource_import", "parquet", also=["imports.json"])
+    creates = import_server.creates("articles")
+    assert len(plan["requests"]) > 1 and len(creates) == len(plan["requests"]), "one job per request"
+    for (body, auth), request in zip(creates, plan["requests"]):
+        assert body["files"] == [group["files"] for group in request["groups"]], "the request's groups, in order"
+        assert body["options"] == {"timeout": "300s"} and auth is None
+    imports = json.loads(read_object(client, bucket, f"{base}/parquet_datasource_import/imports.json"))
+    jobs = imports["jobs"]
+    assert [j["job_id"] for j in jobs] == [f"articles-{i + 1}" for i in range(len(creates))]
+    assert {j["state"] for j in jobs} == {"Completed"}, "wait follows every job to its end"
+    described = {b["jobId"] for p, b, _ in import_server.requests if p.endswith("/describe")}
+    assert described == {j["job_id"] for j in jobs}
+
+
+@needs_spark
+def test_a_refused_import_fails_the_job_but_keeps_its_files_plan_and_jobs(runs, import_server):
+    client, bucket, base, results, truth, work = runs
+    name = "numpy_mapinarrow_import_refused"
+    failure = results[name]["error"]
+    assert REFUSAL in failure and "files and the plan are kept" in failure, failure
+    plan = check_job(runs, name, "numpy", also=["imports.json"])
+    assert len(plan["requests"]) > 2
+    creates = import_server.creates("refused")
+    assert len(creates) == 2, "no request after the refused one"
+    assert [auth for _, auth in creates] == ["Bearer root:Milvus"] * 2
+    assert creates[1][0]["files"] == [g["files"] for g in plan["requests"][1]["groups"]]
+    jobs = json.loads(read_object(client, bucket, f"{base}/{name}/imports.json"))["jobs"]
+    assert [(j["job_id"], j["state"]) for j in jobs[:2]] == [("refused-1", "Pending"), (None, "refused")]
+    assert REFUSAL in jobs[1]["reason"]
+    assert {j["state"] for j in jobs[2:]} == {"planned"}
+
+    # What the error says to do goes on from there: the command with a local copy of
+    # imports.json sends the requests not yet sent, and never the first again.
+    local_plan, state = work / "refused_plan.json", work / "refused_imports.json"
+    local_plan.write_bytes(read_object(client, bucket, f"{base}/{name}/plan.json"))
+    state.write_bytes(read_object(client, bucket, f"{base}/{name}/imports.json"))
+    assert "--max-files-per-request 4" in failure
+    resumed = cli("import", "create", "--uri", import_server.url, "--collection", "refused",
+                  "--manifest", local_plan, "--state", state, "--max-files-per-request", "4")
+    assert resumed.returncode == 0, resumed.stderr
+    creates = import_server.creates("refused")
+    assert len(creates) == 2 + len(plan["requests"]) - 1, "each request not yet sent, once"
+    assert [body["files"] for body, _ in creates[2:]] == [[g["files"] for g in r["groups"]]
+                                                           for r in plan["requests"][1:]]
+    jobs = json.loads(resumed.stdout)["jobs"]
+    assert [j["job_id"] for j in jobs] == [f"refused-{i}" for i in [1] + list(range(3, len(creates) + 1))]
+
+
 def test_a_job_whose_options_are_wrong_fails_before_any_task_and_names_the_option():
     from bulkwriter.spark import SparkJob
 
@@ -189,6 +312,16 @@ def test_a_job_whose_options_are_wrong_fails_before_any_task_and_names_the_optio
         SparkJob.from_options({"path": "/tmp/x"})
     with pytest.raises(ValueError, match="chunk_size '12 parsecs'"):
         SparkJob(str(SCHEMA), "/tmp/x", chunk_size="12 parsecs")
+    from bulkwriter import BulkWriterError
+
+    with pytest.raises(BulkWriterError, match='unknown import setting "colection"'):
+        SparkJob.from_options({"schema": str(SCHEMA), "path": "/tmp/x", "import.uri": "http://127.0.0.1:1",
+                               "import.colection": "articles"})
+    with pytest.raises(BulkWriterError, match="collection names the collection"):
+        SparkJob(str(SCHEMA), "/tmp/x", import_settings={"uri": "http://127.0.0.1:1"})
+    with pytest.raises(BulkWriterError, match="wait: \"sometimes\" is neither true nor false"):
+        SparkJob(str(SCHEMA), "/tmp/x", import_settings={"uri": "http://127.0.0.1:1", "collection": "c",
+                                                         "wait": "sometimes"})
 
 
 def small_batch(start, count):

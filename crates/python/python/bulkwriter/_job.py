@@ -9,6 +9,12 @@ once, removes every run of the job that was not committed (failed, killed or spe
 attempts), and writes ``<job_id>/plan.json``: the import requests (within
 ``max_files_per_request`` groups and ``max_file_size`` bytes a group), as ``bulkwriter plan``
 writes them. A job that fails removes its whole folder.
+
+With ``import_settings``, the driver then starts the plan's imports through the REST import
+API (Milvus 2.4 and later, or Zilliz Cloud), as ``bulkwriter import create --manifest
+plan.json`` does, and records the jobs in ``<job_id>/imports.json`` (the state file that
+command reads with ``--state``). If that fails, the job fails but its files, plan and
+``imports.json`` are kept, so the imports can go on from where they stopped.
 """
 
 import datetime
@@ -24,6 +30,9 @@ from .writer import _file_type
 
 PLAN_NAME = "plan.json"
 """The import plan's name in a job's folder."""
+
+IMPORTS_NAME = "imports.json"
+"""Where a job that starts its imports records their jobs, beside the plan."""
 
 _DEFAULT_CHUNK_SIZE = 128 << 20
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?i?B?)?\s*$", re.IGNORECASE)
@@ -50,6 +59,15 @@ def _new_job_id(engine: str) -> str:
     return f"{engine}-{now}-{uuid.uuid4().hex[:8]}"
 
 
+@raises_bulkwriter_error
+def _import_settings(settings: Optional[Dict[str, str]]) -> List[tuple]:
+    """The import settings as (key, text) pairs, checked before anything is converted."""
+    pairs = [(str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (settings or {}).items()]
+    if pairs:
+        _native.check_import_settings(pairs)
+    return pairs
+
+
 def _partition_of(manifest: dict) -> int:
     """The partition a run's manifest names in its context (``{"spark": {"partition": ..}}``
     or ``{"ray": {...}}``)."""
@@ -66,14 +84,24 @@ class DistributedJob:
     the driver). ``path``: a local folder every worker sees, or an ``s3://``, ``gs://``,
     ``az://``, ``oss://`` URL opened with object_store ``storage_options``. ``file_type``:
     ``numpy``, ``parquet``, ``json``, ``jsonl``, ``csv`` (or a ``BulkFileType``).
-    ``chunk_size``: bytes a segment holds before the next one starts."""
+    ``chunk_size``: bytes a segment holds before the next one starts.
+
+    ``import_settings``: start the plan's imports once it is written. Keys: ``uri`` (Milvus,
+    ``http://host:19530``), ``token``, ``db_name``; or ``api_key``, ``cluster_id`` (Zilliz
+    Cloud; ``cloud_endpoint``, ``project_id``, ``region_id``) with ``access_key`` and
+    ``secret_key`` (``session_token``) or ``volume``; ``collection`` (needed),
+    ``partition``; ``wait`` (follow the jobs to their end; a failed job fails the write),
+    ``max_jobs_in_flight`` (4), ``poll_interval`` (2s), ``request_timeout`` (30s),
+    ``retries`` (3); ``option.<key>`` for a request option. They are checked before
+    anything is converted."""
 
     engine = "job"
 
     def __init__(self, schema, path: str, file_type="parquet", *, job_id: Optional[str] = None,
                  storage_options: Optional[Dict[str, str]] = None, chunk_size=_DEFAULT_CHUNK_SIZE,
                  max_files_per_request: Optional[int] = None, max_file_size=None,
-                 csv_sep: Optional[str] = None, csv_null: Optional[str] = None):
+                 csv_sep: Optional[str] = None, csv_null: Optional[str] = None,
+                 import_settings: Optional[Dict[str, str]] = None):
         if not path:
             raise ValueError("path: give the output folder or bucket URL")
         self.schema_json = schema_json(schema)
@@ -88,6 +116,7 @@ class DistributedJob:
         self.max_file_size = None if max_file_size is None else _size(max_file_size, "max_file_size")
         self.csv_sep = csv_sep
         self.csv_null = csv_null
+        self.import_settings = _import_settings(import_settings)
 
     @property
     def output(self) -> str:
@@ -152,11 +181,33 @@ class DistributedJob:
         store.put(PLAN_NAME, plan_text.encode())
         plan = json.loads(plan_text)
         plan["plan_url"] = store.url(PLAN_NAME)
+        if self.import_settings:
+            plan["imports"] = self._start_imports(plan_text, store, plan["plan_url"])
         return plan
+
+    def _start_imports(self, plan_text: str, store, plan_url: str) -> List[dict]:
+        """Sends the plan's requests and records their jobs in ``imports.json`` (also when it
+        fails: then the jobs created so far); returns the jobs."""
+        state, failure = _native.submit_plan(plan_text, self.import_settings)
+        if state:
+            store.put(IMPORTS_NAME, state.encode())
+        if failure is not None:
+            # The state file belongs to the plan's requests: the command must cut the same ones.
+            limits = "".join(f" --{flag} {value}" for flag, value in (
+                ("max-files-per-request", self.max_files_per_request), ("max-file-size", self.max_file_size))
+                if value is not None)
+            raise error(
+                f"the imports of {plan_url} stopped: {failure}. The files and the plan are kept, and "
+                f"{store.url(IMPORTS_NAME)} lists the jobs created: start the rest with `bulkwriter import "
+                f"create --manifest <the plan> --state <a local copy of imports.json>{limits}` and the same target")
+        return json.loads(state)["jobs"] if state else []
 
     @raises_bulkwriter_error
     def abort(self) -> None:
-        """Removes the job's folder: every run of every attempt."""
+        """Removes the job's folder: every run of every attempt. A job that started its
+        imports (its ``imports.json`` is written) failed in them only: its files stay."""
+        if self._store(self.output).read(IMPORTS_NAME) is not None:
+            return
         self._store(self.path).remove_folder(self.job_id)
 
     @staticmethod

@@ -34,8 +34,9 @@ class MilvusBulkDatasink(Datasink):
     """``ds.write_datasink(MilvusBulkDatasink(schema, path, file_type, **options))``: writes
     a Ray Dataset as import files. Columns are matched to the schema's fields by name.
     ``options``: ``job_id``, ``storage_options``, ``chunk_size``, ``max_files_per_request``,
-    ``max_file_size``, ``csv_sep``, ``csv_null`` (see :class:`bulkwriter._job.DistributedJob`).
-    After the write, :attr:`plan` holds the import plan."""
+    ``max_file_size``, ``csv_sep``, ``csv_null``, ``import_settings`` (see
+    :class:`bulkwriter._job.DistributedJob`). After the write, :attr:`plan` holds the import
+    plan."""
 
     def __init__(self, schema, path: str, file_type="parquet", **options):
         self.job = RayJob(schema, path, file_type, **options)

@@ -12,12 +12,14 @@ Spark 4 (the Python Data Source API)::
        .option("schema", schema_json_text_or_path)
        .option("format", "parquet")                    # numpy, parquet, json, jsonl, csv
        .option("storage.aws_endpoint", "http://...")   # object_store options, "storage." + key
+       .option("import.uri", "http://milvus:19530")     # optional: start the imports,
+       .option("import.collection", "articles")         #   "import." + setting
        .save("s3://bucket/prefix"))
 
 Spark 3.3 and later (``mapInArrow``), which also returns the plan::
 
     plan = bulkwriter.spark.write(df, schema, "s3://bucket/prefix", "parquet",
-                                  storage_options={...})
+                                  storage_options={...}, import_settings={...})
 
 Layout (shared with ``bulkwriter.ray``): a job writes under ``<path>/<job_id>/`` (``job_id``
 is an option; by default ``spark-<UTC time>-<8 hex>``). Every task attempt writes its own run,
@@ -26,8 +28,11 @@ When every task has succeeded, the driver checks that each partition was committ
 once, removes every run of the job that was not committed (failed or speculative attempts),
 and writes ``<job_id>/plan.json``: the import requests (within ``max_files_per_request``
 groups and ``max_file_size`` bytes a group), as ``bulkwriter plan`` writes them.
-``bulkwriter import create --manifest <job_id>/plan.json`` starts the imports. A job that
-fails removes its whole folder.
+``bulkwriter import create --manifest <job_id>/plan.json`` starts the imports, or the job
+does with import settings (``import.<key>`` options; see :class:`bulkwriter._job.DistributedJob`):
+then the driver sends the plan's requests and records the jobs in ``<job_id>/imports.json``.
+A job that fails removes its whole folder, unless only its imports failed: then its files
+and plan stay.
 
 Executors need this package installed (cluster libraries, ``spark.archives`` with a packed
 venv, or an image). Everything here is created inside the task (no client at import time),
@@ -55,11 +60,11 @@ class SparkJob(DistributedJob):
         options = {str(k).lower(): v for k, v in options.items()}
         known = {"path", "schema", "format", "job_id", "chunk_size", "max_files_per_request",
                  "max_file_size", "csv_sep", "csv_null"}
-        unknown = sorted(k for k in options if k not in known and not k.startswith("storage."))
+        unknown = sorted(k for k in options if k not in known and not k.startswith(("storage.", "import.")))
         if unknown:
             raise ValueError(
-                f"unknown option(s) {', '.join(unknown)}: milvus_bulk takes {', '.join(sorted(known))} "
-                "and storage.<object_store key>")
+                f"unknown option(s) {', '.join(unknown)}: milvus_bulk takes {', '.join(sorted(known))}, "
+                "storage.<object_store key> and import.<import setting>")
         if "schema" not in options:
             raise ValueError("the schema option is missing: give the collection schema's JSON text or a path to it")
         return cls(
@@ -69,7 +74,8 @@ class SparkJob(DistributedJob):
             chunk_size=options.get("chunk_size", _DEFAULT_CHUNK_SIZE),
             max_files_per_request=options.get("max_files_per_request"),
             max_file_size=options.get("max_file_size"),
-            csv_sep=options.get("csv_sep"), csv_null=options.get("csv_null"))
+            csv_sep=options.get("csv_sep"), csv_null=options.get("csv_null"),
+            import_settings={k[len("import."):]: v for k, v in options.items() if k.startswith("import.")})
 
     def write_task(self, batches: Iterable, partition: int, attempt: int, task_attempt_id: int) -> str:
         """Converts one task attempt's Arrow batches into its own run and returns the run's
@@ -95,8 +101,10 @@ def write(df, schema, path: str, file_type="parquet", **options) -> dict:
     plan ``<job_id>/plan.json``, which is returned (``requests``, ``groups``, ``rows``,
     ``bytes``, ``runs``, ``plan_url``). Columns are matched to the schema's fields by name.
     ``options``: ``job_id``, ``storage_options``, ``chunk_size``, ``max_files_per_request``,
-    ``max_file_size``, ``csv_sep``, ``csv_null`` (see :class:`SparkJob`). A failed job
-    removes its folder and raises."""
+    ``max_file_size``, ``csv_sep``, ``csv_null``, ``import_settings`` (see
+    :class:`bulkwriter._job.DistributedJob`; with them the plan also lists the started jobs
+    as ``imports``). A failed job removes its folder (unless only its imports failed) and
+    raises."""
     job = SparkJob(schema, path, file_type, **options)
     return job_write(df, job)
 
@@ -153,8 +161,10 @@ if DataSource is not None:
     class MilvusBulkDataSource(DataSource):
         """``df.write.format("milvus_bulk")``: options ``schema`` (JSON text or a path),
         ``path`` (or ``save(path)``), ``format``, ``job_id``, ``chunk_size``,
-        ``max_files_per_request``, ``max_file_size``, ``csv_sep``, ``csv_null``, and
-        ``storage.<key>`` for object_store options. The plan is ``<path>/<job_id>/plan.json``."""
+        ``max_files_per_request``, ``max_file_size``, ``csv_sep``, ``csv_null``,
+        ``storage.<key>`` for object_store options, and ``import.<key>`` to start the imports
+        (see :class:`bulkwriter._job.DistributedJob`). The plan is
+        ``<path>/<job_id>/plan.json``."""
 
         @classmethod
         def name(cls):
