@@ -34,6 +34,7 @@
 mod chunk;
 mod compression;
 mod csv;
+mod decimal;
 mod error;
 mod files;
 mod format;
