@@ -12,8 +12,9 @@
 //! bit pattern below and above `a`, are at least 2^-50 relative away from it, so
 //! `lo < d < hi`. Rounding to nearest is monotonic and `lo` and `hi` are `f64`s, so the
 //! nearest `f64` to `d` lies in `[lo, hi]`, and its nearest `f32` lies between those of `lo`
-//! and `hi`. When those two are equal, that is the answer; otherwise `d` is too close to the
-//! middle of two `f32`s to say cheaply, and the general path decides.
+//! and `hi`. Those two are equal unless a middle of two `f32`s (the 29 low bits of an `f64`
+//! that an `f32` drops being `1000...0`) lies between them; then `d` is too close to it to
+//! say cheaply, and the general path decides. Otherwise the answer is `a`'s `f32`.
 
 /// `10^-k` as the nearest `f64`, for `k` in 0..=19.
 const NEGATIVE_POWERS_OF_TEN: [f64; 20] = [
@@ -115,12 +116,14 @@ pub(crate) fn decimal_f32(bytes: &[u8]) -> Option<(f32, usize)> {
         return Some((if negative { -0.0 } else { 0.0 }, at));
     }
     let near = digits as f64 * NEGATIVE_POWERS_OF_TEN[fraction as usize];
-    let below = f64::from_bits(near.to_bits() - 16) as f32;
-    let above = f64::from_bits(near.to_bits() + 16) as f32;
-    if below != above {
+    // The f32s of the bit patterns 16 steps either side differ only if a middle of two f32s
+    // lies between them: where the 29 bits an f32 drops are 1 followed by zeros.
+    let dropped = near.to_bits() & ((1 << 29) - 1);
+    if dropped.abs_diff(1 << 28) <= 16 {
         return None;
     }
-    Some((if negative { -above } else { above }, at))
+    let value = near as f32;
+    Some((if negative { -value } else { value }, at))
 }
 
 #[cfg(test)]
