@@ -1,23 +1,26 @@
 //! Turns a closed segment buffer into the files of one segment, streamed into the sink: each
 //! `.npy` file is written from its column buffer in 1 MiB blocks (the columns in parallel),
 //! and a Parquet file row group by row group as `ArrowWriter` fills them, from Arrow arrays
-//! that take over the column buffers without a copy. So a segment being stored costs its
-//! buffers plus a few parts in flight, never a second copy of the whole segment.
+//! that take over the column buffers without a copy (float vector columns straight from
+//! their values, `parquet_vectors`, in the bytes arrow-rs writes). So a segment being stored
+//! costs its buffers plus a few parts in flight, never a second copy of the whole segment.
 
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType as ArrowType, Field, Schema};
 use bulkwriter_sink::{SegmentSink, StoredFile};
-use parquet::arrow::arrow_writer::{ArrowRowGroupWriterFactory, compute_leaves};
+use parquet::arrow::arrow_writer::{ArrowColumnChunk, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use parquet::basic::Compression;
+use parquet::column::writer::ColumnCloseResult;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use rayon::prelude::*;
 
 use crate::error::{Result, WriteError};
 use crate::options::FileType;
+use crate::parquet_vectors::{DenseVectors, dense_vectors, encode_chunk};
 use crate::segment::{ColumnSpec, SegmentBuffer};
 
 /// The Arrow schema of a segment's Parquet file: pymilvus's column order and types.
@@ -120,6 +123,14 @@ pub(crate) fn row_group_rows(size: usize, rows: usize) -> usize {
 /// Rows of a row group whose levels are computed and written together.
 const LEVEL_ROWS: usize = 1024;
 
+/// One encoded column chunk of a row group.
+enum ColumnChunk {
+    /// From arrow-rs's column writer.
+    Arrow(ArrowColumnChunk),
+    /// A dense float vector column's, from [`encode_chunk`].
+    Dense(bytes::Bytes, ColumnCloseResult),
+}
+
 fn write_parquet(
     buffer: SegmentBuffer,
     out: &mut (impl std::io::Write + Send),
@@ -163,10 +174,29 @@ fn write_parquet(
     let mut props = props.build();
     // What ArrowWriter records: the Arrow schema, so readers get the Arrow types back.
     add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+    let props = Arc::new(props);
     let mut file =
-        SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
+        SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::clone(&props))
             .map_err(text)?;
     let factory = ArrowRowGroupWriterFactory::new(&file, Arc::clone(&schema));
+    // Each column's leaves, in order; dense float vector columns skip the Arrow writer.
+    let leaves: Vec<usize> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            parquet_schema
+                .columns()
+                .iter()
+                .filter(|c| c.path().parts().first() == Some(field.name()))
+                .count()
+        })
+        .collect();
+    let dense: Vec<Option<DenseVectors<'_>>> = batch
+        .columns()
+        .iter()
+        .zip(&leaves)
+        .map(|(array, &count)| dense_vectors(array).filter(|_| count == 1))
+        .collect();
     // Row groups are independent: they are encoded in parallel, half the cores' worth at a
     // time, and written in order. The bytes are those ArrowWriter writes one row group after
     // another. The other half of the cores read and fill the next segment meanwhile; each
@@ -189,7 +219,12 @@ fn write_parquet(
                 for offset in (0..len).step_by(LEVEL_ROWS) {
                     let slice = batch.slice(start + offset, LEVEL_ROWS.min(len - offset));
                     let mut next = writers.iter_mut();
-                    for (array, field) in slice.columns().iter().zip(schema.fields()) {
+                    let columns = slice.columns().iter().zip(schema.fields()).zip(&dense);
+                    for ((array, field), dense) in columns {
+                        if dense.is_some() {
+                            next.next(); // its one leaf is written whole below
+                            continue;
+                        }
                         for leaf in compute_leaves(field, array).map_err(text)? {
                             next.next()
                                 .ok_or("more leaf columns than the schema has")?
@@ -198,16 +233,36 @@ fn write_parquet(
                         }
                     }
                 }
-                writers
-                    .into_iter()
-                    .map(|w| w.close().map_err(text))
-                    .collect::<std::result::Result<Vec<_>, String>>()
+                let mut writers = writers.into_iter();
+                let mut chunks = Vec::new();
+                let mut leaf = 0;
+                for (count, dense) in leaves.iter().zip(&dense) {
+                    if let Some(vectors) = dense {
+                        writers.next();
+                        let descr = parquet_schema.column(leaf);
+                        let rows = start..start + len;
+                        let (bytes, close) =
+                            encode_chunk(vectors, rows, LEVEL_ROWS, descr, Arc::clone(&props))
+                                .map_err(text)?;
+                        chunks.push(ColumnChunk::Dense(bytes, close));
+                    } else {
+                        for writer in writers.by_ref().take(*count) {
+                            chunks.push(ColumnChunk::Arrow(writer.close().map_err(text)?));
+                        }
+                    }
+                    leaf += count;
+                }
+                Ok(chunks)
             })
             .collect::<std::result::Result<Vec<_>, String>>()?;
         for chunks in encoded {
             let mut group = file.next_row_group().map_err(text)?;
             for chunk in chunks {
-                chunk.append_to_row_group(&mut group).map_err(text)?;
+                match chunk {
+                    ColumnChunk::Arrow(chunk) => chunk.append_to_row_group(&mut group),
+                    ColumnChunk::Dense(bytes, close) => group.append_column(&bytes, close),
+                }
+                .map_err(text)?;
             }
             group.close().map_err(text)?;
         }

@@ -32,6 +32,7 @@ pub mod manifest;
 pub mod memory;
 pub mod npy;
 mod options;
+mod parquet_vectors;
 pub mod pyjson;
 mod row;
 mod rowtext;
