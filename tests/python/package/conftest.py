@@ -78,6 +78,17 @@ def cli(*args):
     return subprocess.run([str(BINARY), *map(str, args)], capture_output=True, text=True)
 
 
+def answer_json(handler, answer):
+    """Answers an ``http.server`` request with ``answer`` as a JSON body (HTTP 200), as the
+    import REST API answers."""
+    data = json.dumps(answer).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 @pytest.fixture
 def medium_rows():
     return json.loads((ROOT / "fixtures" / "medium_articles.json").read_text())["rows"]

@@ -16,7 +16,7 @@ import pytest
 
 import bulkwriter
 from bulkwriter import BulkFileType, BulkWriterError, LocalBulkWriter, RemoteBulkWriter
-from conftest import MEDIUM_SCHEMA, ROOT, cli
+from conftest import MEDIUM_SCHEMA, ROOT, answer_json, cli
 
 # The seed's medium_articles flow, as a pymilvus user writes it.
 SCRIPT = '''
@@ -312,12 +312,7 @@ def test_bulk_import_calls_send_pymilvus_bodies_and_return_responses():
             sent.append((self.path, body, self.headers.get("Authorization"), self.headers.get("DB-Name")))
             answer = {"code": 0, "data": {"jobId": "42"}} if "create" in self.path else {
                 "code": 0, "data": {"jobId": "42", "state": "Completed", "progress": 100}}
-            data = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer_json(self, answer)
 
         def log_message(self, *args):
             pass

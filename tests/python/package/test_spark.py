@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import cli
+from conftest import answer_json, cli
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "schemas" / "medium_articles.json"
@@ -80,12 +80,7 @@ class ImportServer:
                         answer = {"code": 0, "data": {"jobId": f"{body['collectionName']}-{len(created)}"}}
                 else:
                     answer = {"code": 0, "data": {"jobId": body["jobId"], "state": "Completed", "progress": 100}}
-                data = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer_json(self, answer)
 
             def log_message(self, *args):
                 pass
