@@ -111,10 +111,8 @@ pub(crate) fn decimal_f32(bytes: &[u8]) -> Option<(f32, usize)> {
     for (word, n) in words.into_iter().zip([first, second, third]) {
         digits = digits * POWERS_OF_TEN[n as usize] + digits_value(word, n);
     }
+    // Zero needs no case of its own: its product is 0.0, far from any middle.
     let digits = i64::try_from(digits).ok()?;
-    if digits == 0 {
-        return Some((if negative { -0.0 } else { 0.0 }, at));
-    }
     let near = digits as f64 * NEGATIVE_POWERS_OF_TEN[fraction as usize];
     // The f32s of the bit patterns 16 steps either side differ only if a middle of two f32s
     // lies between them: where the 29 bits an f32 drops are 1 followed by zeros.

@@ -157,7 +157,7 @@ fn import_settings(settings: &[(String, String)]) -> PyResult<ImportSettings> {
         },
         wait: match given.get("wait") {
             Some(w) => flag("wait", w)?,
-            None => false,
+            None => submit_defaults.wait,
         },
         ..submit_defaults
     };
