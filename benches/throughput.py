@@ -17,13 +17,22 @@ processes, each under /usr/bin/time -v (peak RSS), timed from start to exit:
              (strings through np.array(col.to_pylist())), or pq.write_table;
   limit      cat of the input to /dev/null, plus dd writing as many bytes as our output,
              measured right after each of our runs: the ratio to it is the median of those
-             pairs, as this VM's kernel write cost drifts by 2x from one minute to the next;
+             pairs;
   ceiling    for the remote path, boto3 uploading the finished local output (same bytes,
              8 MiB parts, 4 files at once) to the same S3 server, after each remote run: how
              fast the server itself takes those bytes, with no conversion at all.
 
+This VM (Firecracker, free page reporting) hands memory that a process frees back to its
+host within seconds, and the next process to touch it waits for the host to map it again:
+dd writing 310 MB to the page cache took 0.05 s right after 310 MB were freed and 0.62 s four
+seconds later. By default the processes run back to back, each in the state the one before
+left (the limit's dd starts the moment our output is deleted). --settle S adds a sync and an
+S-second pause before every timed process; a run with --settle 6 is kept in
+benches/results/throughput_settled.json, and benches/memory_state.py measures the two states
+side by side. The README says what they showed.
+
 Usage: throughput.py --bulkwriter BIN --python BENCH_VENV_PYTHON --work DIR
-                     [--rows 100000] [--large-rows 1000000] [--repeat 3]
+                     [--rows 100000] [--large-rows 1000000] [--repeat 3] [--settle 0]
                      [--s3-endpoint URL --s3-bucket B] [--out results.json] [--chart out.png]
 """
 
@@ -128,8 +137,21 @@ else:
 '''
 
 
+# Seconds to wait before every timed process (see the module docs); set by --settle.
+SETTLE_SECONDS = 0.0
+
+
+def settle():
+    """Waits until memory freed by the processes before has gone back to the host."""
+    if SETTLE_SECONDS:
+        subprocess.run(["sync"], check=True)
+        time.sleep(SETTLE_SECONDS)
+
+
 def timed(cmd, env=None):
-    """Runs cmd under /usr/bin/time -v: (wall seconds, peak RSS bytes, stdout)."""
+    """Runs cmd under /usr/bin/time -v, after settle(): (wall seconds, peak RSS bytes,
+    stdout)."""
+    settle()
     start = time.perf_counter()
     proc = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
@@ -147,7 +169,9 @@ def dir_bytes(path):
 
 
 def copy_limit(input_path, output_bytes, work):
-    """Seconds to read the input and write output_bytes to the same disk with cat and dd."""
+    """Seconds to read the input and write output_bytes to the same disk with cat and dd,
+    after settle()."""
+    settle()
     start = time.perf_counter()
     subprocess.run(f"cat {input_path} > /dev/null", shell=True, check=True)
     target = os.path.join(work, "copy.bin")
@@ -226,10 +250,14 @@ def main():
     ap.add_argument("--s3-endpoint", default="")
     ap.add_argument("--s3-bucket", default="")
     ap.add_argument("--skip-pymilvus", action="store_true")
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait before every timed process (see the module docs)")
     ap.add_argument("--out", default="")
     ap.add_argument("--chart", default="")
     ap.add_argument("--table", default="", help="also write the README's Markdown table here")
     args = ap.parse_args()
+    global SETTLE_SECONDS
+    SETTLE_SECONDS = args.settle
     os.makedirs(args.work, exist_ok=True)
     parquet = generate(args.python, args.rows, args.work)
     jsonl = os.path.join(args.work, f"rows-{args.rows}.jsonl")
@@ -399,6 +427,7 @@ def main():
                     "processor": platform.processor() or platform.machine()},
         "rows": args.rows,
         "repeat": args.repeat,
+        "settle_seconds": args.settle,
         "results": results,
         "two_threads_over_one": scaling,
         "remote_over_local": remote and remote["ratio_to_local"],
