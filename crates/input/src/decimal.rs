@@ -69,6 +69,7 @@ fn digits_value(word: u64, n: u32) -> u64 {
 /// The JSON number literal at the start of `bytes` as the `f32` nearest its nearest `f64`,
 /// and the literal's length; `None` when the literal is not of the form this reads or its
 /// value is too close to the middle of two `f32`s (the caller's general path decides).
+#[inline]
 pub(crate) fn decimal_f32(bytes: &[u8]) -> Option<(f32, usize)> {
     if bytes.len() < LOOKAHEAD {
         return None;

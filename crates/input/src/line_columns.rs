@@ -404,6 +404,11 @@ impl<'a> Scan<'a> {
                 } else {
                     loop {
                         values.push(self.vector_element()?);
+                        // The separator vector dumps use, without the general skips.
+                        if self.bytes.get(self.at..self.at + 2) == Some(b", ") {
+                            self.at += 2;
+                            continue;
+                        }
                         match self.next()? {
                             b',' => continue,
                             b']' => break,
